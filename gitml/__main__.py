@@ -1,0 +1,3 @@
+from gitml.cli.app import run
+
+run()

@@ -1,0 +1,179 @@
+"""The local content-addressed cache: `<cache>/blake3/<2 hex>/<62 hex>`.
+
+Objects are immutable and read-only. Every write goes to `<cache>/tmp/` and is renamed
+into place, so an interrupted write never leaves a partial object under a real id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import blake3
+
+from gitml import fsutil
+from gitml.errors import FormatError, IntegrityError, ObjectNotFoundError
+from gitml.hashing import ALGORITHM, Oid, hash_file
+from gitml.manifest import Manifest, parse_manifest
+
+_COPY_CHUNK = 1024 * 1024
+
+
+def object_relpath(oid: Oid) -> str:
+    """Layout shared by the cache and remotes."""
+    return f"{ALGORITHM}/{oid.hexdigest[:2]}/{oid.hexdigest[2:]}"
+
+
+class Cache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp_dir = root / "tmp"
+        self._made_dirs: set[str] = set()
+
+    def path(self, oid: Oid) -> Path:
+        return self.root / ALGORITHM / oid.hexdigest[:2] / oid.hexdigest[2:]
+
+    def exists(self, oid: Oid) -> bool:
+        return os.path.exists(self.path(oid))
+
+    def _ensure_dirs(self, oid: Oid) -> None:
+        shard = oid.hexdigest[:2]
+        if shard not in self._made_dirs:
+            (self.root / ALGORITHM / shard).mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(shard)
+        if "tmp" not in self._made_dirs:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add("tmp")
+
+    def _commit_temp(self, tmp: Path, oid: Oid) -> None:
+        """Rename a fully written, verified temp file into place (never overwrite)."""
+        target = self.path(oid)
+        fsutil.make_readonly(tmp)
+        if os.path.exists(target):
+            os.unlink(tmp)
+            return
+        os.replace(tmp, target)
+
+    def new_temp(self) -> Path:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return fsutil.temp_name(self.tmp_dir)
+
+    def add_bytes(self, data: bytes, oid: Oid | None = None) -> Oid:
+        actual = Oid(blake3.blake3(data).hexdigest())
+        if oid is not None and actual != oid:
+            raise IntegrityError(f"object {oid} has content hashing to {actual}")
+        if self.exists(actual):
+            return actual
+        self._ensure_dirs(actual)
+        tmp = fsutil.temp_name(self.tmp_dir)
+        try:
+            with fsutil.translate_disk_full("the cache"), open(tmp, "xb") as out:
+                out.write(data)
+            self._commit_temp(tmp, actual)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return actual
+
+    def add_file(self, source: Path, expected: Oid, link_types: tuple[str, ...]) -> None:
+        """Store a workspace file already hashed to `expected`, unless the cache has it.
+
+        The stored copy (reflink/copy) is hashed again as it is written, so an object always
+        matches its name even if the source changed after it was hashed. A hardlink shares
+        the inode, so its stat is compared instead.
+        """
+        if self.exists(expected):
+            return
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for link_type in link_types:
+            tmp = fsutil.temp_name(self.tmp_dir)
+            try:
+                if link_type == "reflink":
+                    fsutil.reflink(source, tmp)
+                    oid = hash_file(tmp)
+                elif link_type == "hardlink":
+                    before = os.stat(source)
+                    oid = hash_file(source, before.st_size)
+                    os.link(source, tmp)
+                    after = os.stat(tmp)
+                    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
+                        oid = Oid("0" * 64)
+                elif link_type in ("copy", "symlink"):
+                    oid = self._copy_hashing(source, tmp)
+                else:  # pragma: no cover
+                    raise ValueError(link_type)
+            except OSError:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                if link_type in ("reflink", "hardlink"):
+                    continue
+                raise
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            if oid != expected:
+                os.unlink(tmp)
+                raise IntegrityError(f"{source} changed while it was being added; add it again")
+            self._ensure_dirs(oid)
+            self._commit_temp(tmp, oid)
+            return
+        raise OSError(f"no link type of {link_types} could store {source}")
+
+    def _copy_hashing(self, source: Path, tmp: Path) -> Oid:
+        size = os.path.getsize(source)
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
+        buffer = bytearray(_COPY_CHUNK)
+        view = memoryview(buffer)
+        with (
+            fsutil.translate_disk_full("the cache"),
+            open(source, "rb", buffering=0) as fin,
+            open(tmp, "xb", buffering=0) as fout,
+        ):
+            while n := fin.readinto(buffer):
+                chunk = view[:n]
+                hasher.update(chunk)
+                fout.write(chunk)
+        return Oid(hasher.hexdigest())
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        try:
+            return self.path(oid).read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"object {oid} is not in the cache") from None
+
+    def load_manifest(self, oid: Oid) -> Manifest:
+        data = self.read_bytes(oid)
+        actual = Oid(blake3.blake3(data).hexdigest())
+        if actual != oid:
+            self.quarantine(oid)
+            raise IntegrityError(f"cache object {oid} is corrupt (hashes to {actual}); removed it")
+        try:
+            return parse_manifest(data, f"manifest {oid}")
+        except FormatError:
+            raise
+
+    def verify(self, oid: Oid) -> bool:
+        try:
+            return hash_file(self.path(oid)) == oid
+        except FileNotFoundError:
+            return False
+
+    def quarantine(self, oid: Oid) -> None:
+        """Remove an object whose bytes no longer match its id."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(oid))
+
+    def iter_oids(self) -> Iterator[Oid]:
+        base = self.root / ALGORITHM
+        if not base.is_dir():
+            return
+        for shard in os.scandir(base):
+            if len(shard.name) != 2 or not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                if len(entry.name) == 62:
+                    with contextlib.suppress(FormatError):
+                        yield Oid.from_hex(shard.name + entry.name)

@@ -1,0 +1,272 @@
+"""The `gitml` command. Commands are thin: parse, call a use case, print. The use cases
+are imported inside each command so `gitml status` pays only for what it uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from gitml import __version__
+
+app = typer.Typer(
+    name="gitml",
+    help="Version large data and models next to your code, in git.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Ctx:
+    def __init__(self, quiet: bool, verbose: bool) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def workspace(self) -> Any:
+        from gitml.ui import make_progress
+        from gitml.workspace import Workspace
+
+        return Workspace.find(progress=make_progress(self.quiet))
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            typer.echo(message)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gitml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Explain; tracebacks on errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = Ctx(quiet, verbose)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def _git_hint(ctx: Ctx, files: list[str]) -> None:
+    if files and not ctx.quiet:
+        typer.echo("\nTo track the changes with git, run:\n\n    git add " + " ".join(files) + "\n")
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Make .gitml/ in the current git work tree."""
+    from gitml.workspace import Workspace
+
+    ws, created = Workspace.init()
+    c: Ctx = ctx.obj
+    if created:
+        c.say(f"Initialized gitml workspace in {ws.gitml_dir}")
+        _git_hint(c, [".gitml/config", ".gitml/.gitignore"])
+    else:
+        c.say(f"gitml workspace already initialized in {ws.gitml_dir}")
+
+
+def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
+    from gitml.pointer import pointer_path_for
+
+    ws_files: list[str] = []
+    for r in results:
+        p = r.pointer
+        what = f"{p.nfiles} files, " if p.kind == "dir" else ""
+        state = verb if r.changed else "Unchanged"
+        ctx.say(f"{state} {r.relpath} ({what}{_human(p.size)})")
+        if r.changed:
+            ws_files.append(pointer_path_for(r.relpath))
+        if r.gitignore_changed:
+            parent = r.relpath.rpartition("/")[0]
+            ws_files.append(f"{parent}/.gitignore" if parent else ".gitignore")
+    _git_hint(ctx, list(dict.fromkeys(ws_files)))
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Files or directories to track.")],
+) -> None:
+    """Track files or directories: cache their bytes and write PATH.gitml pointers."""
+    from gitml.ops.add import add as do_add
+
+    c: Ctx = ctx.obj
+    _record(c, do_add(c.workspace(), paths), "Added")
+
+
+@app.command()
+def commit(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Tracked outputs (default: all).")
+    ] = None,
+) -> None:
+    """Re-record changed tracked outputs in their pointer files."""
+    from gitml.ops.add import commit as do_commit
+
+    c: Ctx = ctx.obj
+    results = do_commit(c.workspace(), paths or [])
+    _record(c, [r for r in results if r.changed], "Committed")
+    if not any(r.changed for r in results):
+        c.say("Nothing to commit: every tracked output matches its pointer.")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List tracked outputs whose workspace content differs from their pointer."""
+    from gitml.ops.status import status as do_status
+
+    c: Ctx = ctx.obj
+    ws = c.workspace()
+    results = do_status(ws, paths)
+    if as_json:
+        _print_json({"outputs": [r.to_json() for r in results]})
+        return
+    if not results:
+        c.say("Everything is up to date.")
+        return
+    for r in results:
+        extra = f" ({r.message})" if r.message else ""
+        typer.echo(f"\t{r.state + ':':<14} {ws.display(r.path)}{extra}")
+        for key in ("added", "modified", "deleted"):
+            for name in getattr(r, key)[:20]:
+                typer.echo(f"\t\t{key}: {name}")
+            if len(getattr(r, key)) > 20:
+                typer.echo(f"\t\t... and {len(getattr(r, key)) - 20} more {key}")
+
+
+@app.command()
+def checkout(
+    ctx: typer.Context,
+    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
+    ] = False,
+) -> None:
+    """Make the workspace match the pointer files."""
+    from gitml.errors import GitmlError
+    from gitml.ops.checkout import checkout as do_checkout
+
+    c: Ctx = ctx.obj
+    ws = c.workspace()
+    result = do_checkout(ws, paths, force=force)
+    for relpath in result.restored:
+        c.say(f"Restored {ws.display(relpath)}")
+    if result.failed:
+        for relpath, reason in result.failed:
+            typer.echo(f"gitml: {ws.display(relpath)}: {reason}", err=True)
+        raise GitmlError(
+            f"{len(result.failed)} output(s) not checked out: objects missing from the cache",
+            hint="run 'gitml pull' to fetch them from a remote",
+        )
+    if not result.restored:
+        c.say("Everything is up to date.")
+
+
+@app.command("rm")
+def remove(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(help="Tracked output (or its .gitml file).")],
+    outs: Annotated[
+        bool, typer.Option("--outs", help="Also delete the data in the workspace.")
+    ] = False,
+) -> None:
+    """Stop tracking an output: remove its pointer and .gitignore entry (data stays)."""
+    from gitml.ops.move import remove as do_remove
+
+    c: Ctx = ctx.obj
+    relpath = do_remove(c.workspace(), path, keep_data=not outs)
+    c.say(f"Stopped tracking {relpath}")
+    _git_hint(c, [f"{relpath}.gitml"])
+
+
+@app.command("mv")
+def move(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Tracked output.")],
+    destination: Annotated[str, typer.Argument(help="New path.")],
+) -> None:
+    """Move a tracked output together with its pointer file."""
+    from gitml.ops.move import move as do_move
+
+    c: Ctx = ctx.obj
+    src, dst = do_move(c.workspace(), source, destination)
+    c.say(f"Moved {src} to {dst}")
+    _git_hint(c, [f"{src}.gitml", f"{dst}.gitml"])
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place exceptions become exit codes and messages."""
+    import click
+
+    from gitml.errors import GitmlError
+
+    args = sys.argv[1:] if argv is None else argv
+    verbose = any(
+        a in ("-v", "--verbose")
+        for a in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))]
+    )
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="gitml", standalone_mode=False)
+        return 0
+    except GitmlError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        typer.echo(f"gitml: error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("gitml: interrupted", err=True)
+        return 130
+    except OSError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        typer.echo(f"gitml: error: {exc.strerror or exc}{where}", err=True)
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""One exception tree; the CLI maps each class to an exit code and a one-line message."""
+
+from __future__ import annotations
+
+
+class GitmlError(Exception):
+    """A user-facing failure: `message` is one line naming the cause."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(GitmlError):
+    exit_code = 2
+
+
+class NotAWorkspaceError(GitmlError):
+    pass
+
+
+class NotAGitRepoError(GitmlError):
+    pass
+
+
+class ConfigError(GitmlError):
+    pass
+
+
+class PathError(GitmlError):
+    """A path that escapes the workspace, is reserved, missing, or otherwise unusable."""
+
+
+class FormatError(GitmlError):
+    """A malformed pointer, manifest, lock or config file."""
+
+
+class IntegrityError(GitmlError):
+    """Bytes whose hash does not match the id they were stored or fetched under."""
+
+
+class ObjectNotFoundError(GitmlError):
+    pass
+
+
+class DirtyWorkspaceError(GitmlError):
+    """An operation would overwrite uncommitted changes to tracked data."""
+
+
+class LockedError(GitmlError):
+    pass
+
+
+class RemoteError(GitmlError):
+    pass
+
+
+class GitError(GitmlError):
+    pass

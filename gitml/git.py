@@ -1,0 +1,51 @@
+"""All git access. The `git` binary for whole-tree work (measured 5-17x faster than
+dulwich on index and status operations, shared/research §4)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gitml.errors import GitError, NotAGitRepoError
+
+
+def _run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if check and result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[-1] if message else result.returncode}")
+    return result
+
+
+def toplevel(cwd: Path) -> Path:
+    result = _run(["rev-parse", "--show-toplevel"], cwd, check=False)
+    if result.returncode != 0:
+        raise NotAGitRepoError(
+            f"{cwd} is not inside a git work tree",
+            hint="run 'git init' first, then 'gitml init'",
+        )
+    return Path(os.fsdecode(result.stdout.strip()))
+
+
+def list_pointer_files(root: Path) -> list[str]:
+    """Pointer files under `root` that git tracks or would track (not ignored)."""
+    result = _run(
+        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.gitml"], root
+    )
+    names = {os.fsdecode(n) for n in result.stdout.split(b"\0") if n}
+    return sorted(n for n in names if (root / n).is_file())
+
+
+def tracked_by_git(root: Path, relpaths: list[str]) -> list[str]:
+    """Those of `relpaths` (files or directories) that have files in git's index."""
+    if not relpaths:
+        return []
+    result = _run(["ls-files", "-z", "--cached", "--", *[":(literal)" + r for r in relpaths]], root)
+    files = [os.fsdecode(n) for n in result.stdout.split(b"\0") if n]
+    return [r for r in relpaths if any(f == r or f.startswith(r + "/") for f in files)]

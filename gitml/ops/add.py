@@ -1,0 +1,149 @@
+"""`gitml add` / `gitml commit`: hash outputs, store them in the cache, write pointers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitml import fsutil, git, gitignore
+from gitml.errors import PathError
+from gitml.outputs import Observed, ObservedFile, observe, shares_inode_with_cache
+from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
+from gitml.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class AddResult:
+    relpath: str
+    pointer: Pointer
+    changed: bool  # False: the pointer already matched (a no-op)
+    gitignore_changed: bool
+
+
+def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
+    shown = ws.display(relpath)
+    if relpath.endswith(POINTER_SUFFIX):
+        raise PathError(f"{shown}: is a gitml pointer file; add the output it describes instead")
+    path = ws.root / relpath
+    if path.is_symlink():
+        raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
+    if not path.exists():
+        raise PathError(f"{shown}: no such file or directory")
+    for other in tracked:
+        if relpath.startswith(other + "/"):
+            raise PathError(
+                f"{shown}: is inside tracked output {ws.display(other)}",
+                hint=f"change the files and run 'gitml commit {ws.display(other)}'",
+            )
+        if other.startswith(relpath + "/"):
+            raise PathError(
+                f"{shown}: contains tracked output {ws.display(other)}",
+                hint=f"run 'gitml rm {ws.display(other)}' first",
+            )
+
+
+def _store(ws: Workspace, observed: Observed) -> None:
+    link_types = ws.config.link_types
+    store_types = tuple(t for t in link_types if t != "symlink") or ("copy",)
+    missing: list[ObservedFile] = [
+        f for f in observed.files if f.oid and not ws.cache.exists(f.oid)
+    ]
+    total = sum(f.st.st_size for f in missing)
+    with ws.progress.task("Caching", total, unit="bytes") as task:
+        for f in missing:
+            assert f.oid is not None
+            ws.cache.add_file(f.path, f.oid, store_types)
+            task.advance(f.st.st_size)
+    if observed.manifest is not None:
+        ws.cache.add_bytes(observed.manifest.render())
+    if link_types[0] == "symlink":
+        for f in observed.files:
+            if f.linked_oid is None and f.oid is not None:
+                tmp = f.path.with_name(f"{f.path.name}.gitml-link")
+                os.symlink(ws.cache.path(f.oid), tmp)
+                os.replace(tmp, f.path)
+
+
+def _quarantine_edited_links(ws: Workspace, relpath: str, previous: Pointer, now: Observed) -> None:
+    """A hardlinked file edited in place has changed its cache object too: drop that object."""
+    if previous.kind == "file" and now.kind == "file":
+        (f,) = now.files
+        if f.oid != previous.oid and shares_inode_with_cache(f, ws.cache, previous.oid):
+            ws.cache.quarantine(previous.oid)
+        return
+    if previous.kind == "dir" and now.kind == "dir" and ws.cache.exists(previous.oid):
+        old = ws.cache.load_manifest(previous.oid).by_path()
+        prefix = len(relpath) + 1
+        for f in now.files:
+            entry = old.get(f.relpath[prefix:])
+            if entry and entry.oid != f.oid and shares_inode_with_cache(f, ws.cache, entry.oid):
+                ws.cache.quarantine(entry.oid)
+
+
+def add_output(ws: Workspace, relpath: str) -> AddResult:
+    path = ws.abspath(relpath)
+    previous = ws.read_pointer(relpath) if ws.has_pointer(relpath) else None
+    observed = observe(relpath, path, ws.cache, ws.state, ws.progress)
+    if observed.kind == "missing":
+        raise PathError(f"{ws.display(relpath)}: no such file or directory")
+    if previous is not None:
+        _quarantine_edited_links(ws, relpath, previous, observed)
+    _store(ws, observed)
+    pointer = observed.pointer()
+    changed = previous != pointer
+    if changed:
+        fsutil.atomic_write_bytes(
+            ws.root / pointer_path_for(relpath), pointer.render().encode("utf-8")
+        )
+    parent = path.parent
+    ignore_changed = gitignore.add_entry(parent, path.name)
+    return AddResult(relpath, pointer, changed, ignore_changed)
+
+
+def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
+    relpaths = list(dict.fromkeys(ws.relpath(p) for p in user_paths))
+    with ws.locked():
+        tracked = ws.tracked_outputs()
+        for relpath in relpaths:
+            if relpath not in tracked:
+                _check_addable(ws, relpath, tracked)
+        in_git = git.tracked_by_git(ws.root, [r for r in relpaths if r not in tracked])
+        if in_git:
+            shown = ws.display(in_git[0])
+            raise PathError(
+                f"{shown}: is tracked by git; gitml would hide it from git",
+                hint=f"run 'git rm -r --cached {shown}' first",
+            )
+        results = []
+        try:
+            for relpath in relpaths:
+                results.append(add_output(ws, relpath))
+        finally:
+            ws.state.save()
+        return results
+
+
+def commit(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
+    """Re-record tracked outputs (all, or those named); unchanged ones are no-ops."""
+    with ws.locked():
+        tracked = ws.tracked_outputs()
+        if user_paths:
+            relpaths = [ws.relpath(p) for p in user_paths]
+            for relpath in relpaths:
+                if relpath not in tracked:
+                    raise PathError(f"{ws.display(relpath)} is not tracked by gitml")
+        else:
+            relpaths = tracked
+        results = []
+        try:
+            for relpath in relpaths:
+                if not Path(ws.root / relpath).exists():
+                    raise PathError(
+                        f"{ws.display(relpath)}: is deleted; run 'gitml checkout' to restore it "
+                        "or 'gitml rm' to stop tracking it"
+                    )
+                results.append(add_output(ws, relpath))
+        finally:
+            ws.state.save()
+        return results

@@ -1,0 +1,145 @@
+"""`gitml checkout`: make the workspace match the pointer files.
+
+Never destroys data that exists nowhere else: a file about to be overwritten or removed
+whose content is not in the cache makes the whole checkout refuse (before any change)
+unless `force` is given.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
+from gitml.manifest import Manifest
+from gitml.outputs import Observed, observe, place_dir, place_file
+from gitml.pointer import Pointer
+from gitml.workspace import Workspace
+
+
+@dataclass
+class CheckoutResult:
+    restored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+@dataclass
+class _Plan:
+    relpath: str
+    pointer: Pointer
+    observed: Observed
+    manifest: Manifest | None
+
+
+def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
+    """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
+    wanted: dict[str, object] = {}
+    if plan.manifest is not None:
+        prefix = plan.relpath + "/"
+        wanted = {prefix + e.relpath: e.oid for e in plan.manifest}
+    else:
+        wanted = {plan.relpath: plan.pointer.oid}
+    lost = []
+    for f in plan.observed.files:
+        if wanted.get(f.relpath) == f.oid:
+            continue
+        if f.oid is None or not ws.cache.exists(f.oid):
+            lost.append(f.relpath)
+    return lost
+
+
+def _missing_objects(ws: Workspace, plan: _Plan) -> int:
+    if plan.manifest is None:
+        return 0 if ws.cache.exists(plan.pointer.oid) else 1
+    return sum(1 for e in plan.manifest if not ws.cache.exists(e.oid))
+
+
+def checkout(
+    ws: Workspace, user_paths: list[str] | None = None, *, force: bool = False
+) -> CheckoutResult:
+    result = CheckoutResult()
+    with ws.locked():
+        tracked = ws.tracked_outputs()
+        if user_paths:
+            relpaths = []
+            for p in user_paths:
+                rel = ws.relpath(p)
+                matches = [t for t in tracked if t == rel or t.startswith(rel + "/")]
+                if not matches:
+                    raise PathError(f"{ws.display(rel)} is not tracked by gitml")
+                relpaths.extend(matches)
+        else:
+            relpaths = tracked
+        plans: list[_Plan] = []
+        try:
+            for relpath in dict.fromkeys(relpaths):
+                pointer = ws.read_pointer(relpath)
+                observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
+                if observed.kind == pointer.kind and observed.pointer() == pointer:
+                    result.unchanged.append(relpath)
+                    continue
+                manifest = None
+                if pointer.kind == "dir":
+                    if not ws.cache.exists(pointer.oid):
+                        result.failed.append((relpath, "not in cache"))
+                        continue
+                    manifest = ws.cache.load_manifest(pointer.oid)
+                    if manifest.size != pointer.size or manifest.nfiles != pointer.nfiles:
+                        raise FormatError(
+                            f"{relpath}.gitml: size/nfiles disagree with manifest {pointer.oid}"
+                        )
+                plans.append(_Plan(relpath, pointer, observed, manifest))
+            if not force:
+                for plan in plans:
+                    lost = _unsaved(ws, plan)
+                    if lost:
+                        more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+                        raise DirtyWorkspaceError(
+                            f"{ws.display(lost[0])}{more}: uncommitted changes would be "
+                            "overwritten; run 'gitml commit' to keep them or use --force",
+                        )
+            for plan in plans:
+                missing = _missing_objects(ws, plan)
+                if missing:
+                    result.failed.append((plan.relpath, f"{missing} object(s) not in cache"))
+                    continue
+                try:
+                    _apply(ws, plan)
+                except OSError as exc:
+                    raise GitmlError(
+                        f"{ws.display(plan.relpath)}: checkout failed: {exc.strerror or exc}"
+                    ) from exc
+                result.restored.append(plan.relpath)
+        finally:
+            ws.state.save()
+    return result
+
+
+def _apply(ws: Workspace, plan: _Plan) -> None:
+    link_types = ws.config.link_types
+    target = ws.abspath(plan.relpath)
+    total = plan.pointer.size
+    with ws.progress.task(f"Checkout {plan.relpath}", total, unit="bytes") as task:
+        if plan.manifest is None:
+            place_file(
+                ws.cache,
+                plan.relpath,
+                target,
+                plan.pointer.oid,
+                plan.pointer.executable,
+                link_types,
+            )
+            task.advance(plan.pointer.size)
+            if not target.is_symlink():
+                ws.state.put(plan.relpath, os.stat(target), plan.pointer.oid)
+            return
+        current = plan.observed.files if plan.observed.kind == "dir" else []
+        if plan.observed.kind == "file":
+            (target).unlink()
+        placed = place_dir(
+            ws.cache, plan.relpath, target, plan.manifest, current, link_types, task.advance
+        )
+        for rel, path, oid in placed.placed:
+            if not path.is_symlink():
+                ws.state.put(rel, os.stat(path), oid)

@@ -1,0 +1,272 @@
+"""Observing tracked outputs in the workspace (scan, stat cache, parallel hashing) and
+materialising them from the cache."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat as stat_mod
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitml import fsutil
+from gitml.cache import Cache
+from gitml.errors import PathError
+from gitml.hashing import ALGORITHM, Oid, hash_file
+from gitml.manifest import Entry, Manifest
+from gitml.pointer import Pointer
+from gitml.progress import Progress
+from gitml.state import StateDB
+
+TEMP_PREFIX = ".gitml-tmp-"
+_SMALL = 4 * 1024 * 1024
+_BATCH = 128
+_HASH_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
+
+
+@dataclass
+class ObservedFile:
+    relpath: str  # workspace-relative
+    path: Path
+    st: os.stat_result
+    oid: Oid | None = None
+    executable: bool = False
+    linked_oid: Oid | None = None  # a symlink into the cache names its object
+
+
+@dataclass
+class Observed:
+    kind: str  # "file" | "dir" | "missing"
+    files: list[ObservedFile] = field(default_factory=list)
+    manifest: Manifest | None = None
+
+    def pointer(self) -> Pointer:
+        if self.kind == "dir":
+            assert self.manifest is not None
+            return Pointer("dir", self.manifest.oid(), self.manifest.size, self.manifest.nfiles)
+        (only,) = self.files
+        assert only.oid is not None
+        return Pointer("file", only.oid, only.st.st_size, executable=only.executable)
+
+
+def _cache_symlink_oid(path: Path, target: str, cache: Cache) -> Oid | None:
+    """The object a symlink points at, if it points into this cache."""
+    resolved = Path(os.path.normpath(path.parent / target))
+    base = cache.root / ALGORITHM
+    try:
+        rel = resolved.relative_to(base)
+    except ValueError:
+        return None
+    parts = rel.parts
+    if len(parts) == 2 and len(parts[0]) == 2 and len(parts[1]) == 62:
+        try:
+            return Oid.from_hex(parts[0] + parts[1])
+        except Exception:
+            return None
+    return None
+
+
+def _observe_one(relpath: str, path: Path, st: os.stat_result, cache: Cache) -> ObservedFile:
+    if stat_mod.S_ISLNK(st.st_mode):
+        linked = _cache_symlink_oid(path, os.readlink(path), cache)
+        if linked is None:
+            raise PathError(f"{relpath}: is a symlink; gitml tracks regular files and directories")
+        real = os.stat(path)
+        return ObservedFile(relpath, path, real, oid=linked, linked_oid=linked)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise PathError(f"{relpath}: is not a regular file or directory")
+    return ObservedFile(relpath, path, st, executable=bool(st.st_mode & stat_mod.S_IXUSR))
+
+
+def scan_dir(root_relpath: str, root_path: Path, cache: Cache) -> list[ObservedFile]:
+    found: list[ObservedFile] = []
+    stack = [(root_relpath, root_path)]
+    while stack:
+        rel, directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    continue
+                child_rel = f"{rel}/{entry.name}"
+                st = entry.stat(follow_symlinks=False)
+                if stat_mod.S_ISDIR(st.st_mode):
+                    stack.append((child_rel, Path(entry.path)))
+                else:
+                    found.append(_observe_one(child_rel, Path(entry.path), st, cache))
+    return found
+
+
+def hash_files(files: list[ObservedFile], state: StateDB, progress: Progress) -> None:
+    """Fill in `oid` for every file, from the stat cache where it can be trusted."""
+    todo = []
+    for f in files:
+        if f.oid is None:
+            f.oid = state.get(f.relpath, f.st)
+            if f.oid is None:
+                todo.append(f)
+    if not todo:
+        return
+    small = [f for f in todo if f.st.st_size < _SMALL]
+    large = [f for f in todo if f.st.st_size >= _SMALL]
+    total = sum(f.st.st_size for f in todo)
+    with progress.task("Hashing", total, unit="bytes") as task:
+
+        def run_batch(batch: list[ObservedFile]) -> None:
+            for f in batch:
+                f.oid = hash_file(f.path, f.st.st_size)
+                task.advance(f.st.st_size)
+
+        batches = [small[i : i + _BATCH] for i in range(0, len(small), _BATCH)]
+        if len(batches) > 1:
+            with ThreadPoolExecutor(_HASH_THREADS) as pool:
+                for _ in pool.map(run_batch, batches):
+                    pass
+        elif batches:
+            run_batch(batches[0])
+        # BLAKE3 spreads each large file over all cores itself.
+        run_batch(large)
+    for f in todo:
+        assert f.oid is not None
+        state.put(f.relpath, f.st, f.oid)
+
+
+def observe(relpath: str, path: Path, cache: Cache, state: StateDB, progress: Progress) -> Observed:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return Observed("missing")
+    if stat_mod.S_ISDIR(st.st_mode):
+        files = scan_dir(relpath, path, cache)
+        hash_files(files, state, progress)
+        prefix = len(relpath) + 1
+        manifest = Manifest.build(
+            Entry(f.relpath[prefix:], f.oid, f.st.st_size, f.executable)  # type: ignore[arg-type]
+            for f in files
+        )
+        return Observed("dir", files, manifest)
+    observed = _observe_one(relpath, path, st, cache)
+    hash_files([observed], state, progress)
+    return Observed("file", [observed])
+
+
+def shares_inode_with_cache(f: ObservedFile, cache: Cache, oid: Oid) -> bool:
+    try:
+        return os.stat(cache.path(oid)).st_ino == f.st.st_ino and f.linked_oid is None
+    except FileNotFoundError:
+        return False
+
+
+# Materialising ----------------------------------------------------------------
+
+
+def _place(
+    cache: Cache, oid: Oid, target: Path, link_types: tuple[str, ...], executable: bool
+) -> str:
+    """Put object `oid` at `target` atomically (temp name + rename); returns the link type."""
+    source = cache.path(oid)
+    tmp = target.parent / f"{TEMP_PREFIX}{os.getpid()}-{target.name}"
+    for link_type in link_types:
+        try:
+            fsutil.link_or_copy(source, tmp, link_type)
+        except OSError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if link_type == link_types[-1]:
+                raise
+            continue
+        try:
+            if link_type in ("copy", "reflink"):
+                os.chmod(tmp, 0o755 if executable else 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return link_type
+    raise OSError(f"no link type could place {target}")
+
+
+@dataclass
+class PlaceResult:
+    placed: list[tuple[str, Path, Oid]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def place_file(
+    cache: Cache,
+    relpath: str,
+    target: Path,
+    oid: Oid,
+    executable: bool,
+    link_types: tuple[str, ...],
+) -> None:
+    if target.is_dir() and not target.is_symlink():
+        fsutil.remove_path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _place(cache, oid, target, link_types, executable)
+
+
+def place_dir(
+    cache: Cache,
+    relpath: str,
+    target: Path,
+    manifest: Manifest,
+    current: Iterable[ObservedFile],
+    link_types: tuple[str, ...],
+    on_file: Callable[[int], None],
+) -> PlaceResult:
+    """Make directory `target` hold exactly `manifest`'s files; only changed files are written."""
+    result = PlaceResult()
+    if (target.exists() and not target.is_dir()) or target.is_symlink():
+        fsutil.remove_path(target)
+    wanted = {f"{relpath}/{e.relpath}": e for e in manifest}
+    have = {f.relpath: f for f in current}
+    for rel, f in have.items():
+        if rel not in wanted:
+            fsutil.remove_path(f.path)
+            result.removed.append(rel)
+    made: set[Path] = set()
+    for rel, entry in wanted.items():
+        existing = have.get(rel)
+        if existing is not None and existing.oid == entry.oid and existing.linked_oid is None:
+            if existing.executable != entry.executable:
+                fsutil.set_executable(existing.path, entry.executable)
+            on_file(entry.size)
+            continue
+        path = target.joinpath(*entry.relpath.split("/"))
+        parent = path.parent
+        if parent not in made:
+            _make_parents(target, parent)
+            made.add(parent)
+        if existing is None and os.path.isdir(path):
+            fsutil.remove_path(path)
+        _place(cache, entry.oid, path, link_types, entry.executable)
+        result.placed.append((rel, path, entry.oid))
+        on_file(entry.size)
+    _remove_empty_dirs(target)
+    return result
+
+
+def _make_parents(top: Path, directory: Path) -> None:
+    """mkdir -p, replacing any file that stands where a directory must go."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        probe = directory
+        chain = []
+        while probe != top and probe not in chain:
+            chain.append(probe)
+            probe = probe.parent
+        for p in reversed(chain):
+            if p.exists() and not p.is_dir():
+                p.unlink()
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_empty_dirs(top: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+        if not dirnames and not filenames and Path(dirpath) != top:
+            with contextlib.suppress(OSError):
+                os.rmdir(dirpath)
