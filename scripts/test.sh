@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install gitml with its test dependencies into ./.venv and run lint, types and the whole suite.
+# Works on a fresh machine with only Python 3.11+ and git. Extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff"; ruff check gitml tests scripts
+echo "== mypy"; mypy
+echo "== pytest"
+exec pytest -n auto -q "$@"
