@@ -63,3 +63,11 @@ class RemoteError(GitmlError):
 
 class GitError(GitmlError):
     pass
+
+
+class PipelineError(GitmlError):
+    """A pipeline that cannot run: a cycle, clashing outputs, an unknown stage, a missing dep."""
+
+
+class StageFailedError(PipelineError):
+    """A stage's command exited non-zero (or could not start)."""
