@@ -43,7 +43,8 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
             )
 
 
-def _store(ws: Workspace, observed: Observed) -> None:
+def store_observed(ws: Workspace, observed: Observed) -> None:
+    """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
     store_types = tuple(t for t in link_types if t != "symlink") or ("copy",)
     missing: list[ObservedFile] = [
@@ -89,7 +90,7 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
     if previous is not None:
         _quarantine_edited_links(ws, relpath, previous, observed)
-    _store(ws, observed)
+    store_observed(ws, observed)
     pointer = observed.pointer()
     changed = previous != pointer
     if changed:
