@@ -49,3 +49,25 @@ def tracked_by_git(root: Path, relpaths: list[str]) -> list[str]:
     result = _run(["ls-files", "-z", "--cached", "--", *[":(literal)" + r for r in relpaths]], root)
     files = [os.fsdecode(n) for n in result.stdout.split(b"\0") if n]
     return [r for r in relpaths if any(f == r or f.startswith(r + "/") for f in files)]
+
+
+def show_file(root: Path, rev: str, relpath: str) -> bytes | None:
+    """The bytes of `relpath` at revision `rev`, or None if the file is not in that tree.
+
+    An unknown revision is a GitError naming it.
+    """
+    if rev.startswith("-"):
+        raise GitError(f"invalid revision {rev!r}")
+    check = _run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
+    if check.returncode != 0:
+        raise GitError(f"unknown git revision {rev!r}")
+    result = _run(["cat-file", "blob", f"{rev}:{relpath}"], root, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout
+
+
+def branches(root: Path) -> list[str]:
+    """Local branch names."""
+    result = _run(["for-each-ref", "--format=%(refname:short)", "refs/heads"], root)
+    return [os.fsdecode(line) for line in result.stdout.splitlines() if line]

@@ -223,6 +223,11 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
+from gitml.cli import pipeline_cmds  # noqa: E402
+
+pipeline_cmds.register(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place exceptions become exit codes and messages."""
     import click
