@@ -38,6 +38,19 @@ class Cache:
     def exists(self, oid: Oid) -> bool:
         return os.path.exists(self.path(oid))
 
+    def missing(self, oids: list[Oid]) -> list[Oid]:
+        """Those of `oids` not in the cache; lists shard directories when asked about many."""
+        if len(oids) < 512:
+            return [oid for oid in oids if not self.exists(oid)]
+        present: set[str] = set()
+        base = os.path.join(self.root, ALGORITHM)
+        for shard in {oid.hexdigest[:2] for oid in oids}:
+            try:
+                present.update(shard + name for name in os.listdir(os.path.join(base, shard)))
+            except FileNotFoundError:
+                continue
+        return [oid for oid in oids if oid.hexdigest not in present]
+
     def _ensure_dirs(self, oid: Oid) -> None:
         shard = oid.hexdigest[:2]
         if shard not in self._made_dirs:
@@ -77,7 +90,7 @@ class Cache:
                 os.unlink(tmp)
         return actual
 
-    def add_file(self, source: Path, expected: Oid, link_types: tuple[str, ...]) -> None:
+    def add_file(self, source: str | Path, expected: Oid, linker: fsutil.Linker) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
 
         The stored copy (reflink/copy) is hashed again as it is written, so an object always
@@ -86,28 +99,15 @@ class Cache:
         """
         if self.exists(expected):
             return
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        for link_type in link_types:
+        self._ensure_dirs(expected)
+        for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                if link_type == "reflink":
-                    fsutil.reflink(source, tmp)
-                    oid = hash_file(tmp)
-                elif link_type == "hardlink":
-                    before = os.stat(source)
-                    oid = hash_file(source, before.st_size)
-                    os.link(source, tmp)
-                    after = os.stat(tmp)
-                    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
-                        oid = Oid("0" * 64)
-                elif link_type in ("copy", "symlink"):
-                    oid = self._copy_hashing(source, tmp)
-                else:  # pragma: no cover
-                    raise ValueError(link_type)
-            except OSError:
+                oid = self._store_as(source, tmp, link_type)
+            except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-                if link_type in ("reflink", "hardlink"):
+                if linker.refused(link_type, exc):
                     continue
                 raise
             except BaseException:
@@ -117,12 +117,25 @@ class Cache:
             if oid != expected:
                 os.unlink(tmp)
                 raise IntegrityError(f"{source} changed while it was being added; add it again")
-            self._ensure_dirs(oid)
             self._commit_temp(tmp, oid)
             return
-        raise OSError(f"no link type of {link_types} could store {source}")
+        raise OSError(f"no link type of {linker.link_types} could store {source}")
 
-    def _copy_hashing(self, source: Path, tmp: Path) -> Oid:
+    def _store_as(self, source: str | Path, tmp: Path, link_type: str) -> Oid | None:
+        """Write `source` to `tmp` with one link type; the id of what was written."""
+        if link_type == "reflink":
+            fsutil.reflink(source, tmp)
+            return hash_file(tmp)
+        if link_type == "hardlink":
+            before = os.stat(source)
+            oid = hash_file(source, before.st_size)
+            os.link(source, tmp)
+            after = os.stat(tmp)
+            same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
+            return oid if same else None
+        return self._copy_hashing(source, tmp)
+
+    def _copy_hashing(self, source: str | Path, tmp: Path) -> Oid:
         size = os.path.getsize(source)
         hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
         buffer = bytearray(_COPY_CHUNK)
