@@ -30,10 +30,12 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
+        self._base = os.path.join(root, ALGORITHM)
         self._made_dirs: set[str] = set()
 
-    def path(self, oid: Oid) -> Path:
-        return self.root / ALGORITHM / oid.hexdigest[:2] / oid.hexdigest[2:]
+    def path(self, oid: Oid) -> str:
+        hexdigest = oid.hexdigest
+        return f"{self._base}/{hexdigest[:2]}/{hexdigest[2:]}"
 
     def exists(self, oid: Oid) -> bool:
         return os.path.exists(self.path(oid))
@@ -61,9 +63,8 @@ class Cache:
             self._made_dirs.add("tmp")
 
     def _commit_temp(self, tmp: Path, oid: Oid) -> None:
-        """Rename a fully written, verified temp file into place (never overwrite)."""
+        """Rename a fully written, read-only, verified temp file into place (never overwrite)."""
         target = self.path(oid)
-        fsutil.make_readonly(tmp)
         if os.path.exists(target):
             os.unlink(tmp)
             return
@@ -82,15 +83,23 @@ class Cache:
         self._ensure_dirs(actual)
         tmp = fsutil.temp_name(self.tmp_dir)
         try:
-            with fsutil.translate_disk_full("the cache"), open(tmp, "xb") as out:
-                out.write(data)
+            with fsutil.translate_disk_full("the cache"):
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
             self._commit_temp(tmp, actual)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return actual
 
-    def add_file(self, source: str | Path, expected: Oid, linker: fsutil.Linker) -> None:
+    def add_file(
+        self, source: str | Path, expected: Oid, linker: fsutil.Linker, size: int | None = None
+    ) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
 
         The stored copy (reflink/copy) is hashed again as it is written, so an object always
@@ -103,7 +112,7 @@ class Cache:
         for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                oid = self._store_as(source, tmp, link_type)
+                oid = self._store_as(source, tmp, link_type, size)
             except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -121,39 +130,40 @@ class Cache:
             return
         raise OSError(f"no link type of {linker.link_types} could store {source}")
 
-    def _store_as(self, source: str | Path, tmp: Path, link_type: str) -> Oid | None:
-        """Write `source` to `tmp` with one link type; the id of what was written."""
+    def _store_as(
+        self, source: str | Path, tmp: Path, link_type: str, size: int | None
+    ) -> Oid | None:
+        """Write `source` to a new read-only `tmp` with one link type; the id written."""
         if link_type == "reflink":
-            fsutil.reflink(source, tmp)
+            fsutil.reflink(source, tmp, 0o444)
             return hash_file(tmp)
         if link_type == "hardlink":
             before = os.stat(source)
             oid = hash_file(source, before.st_size)
             os.link(source, tmp)
+            fsutil.make_readonly(tmp)
             after = os.stat(tmp)
             same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
             return oid if same else None
-        return self._copy_hashing(source, tmp)
+        return self._copy_hashing(source, tmp, size)
 
-    def _copy_hashing(self, source: str | Path, tmp: Path) -> Oid:
-        size = os.path.getsize(source)
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
-        buffer = bytearray(_COPY_CHUNK)
-        view = memoryview(buffer)
-        with (
-            fsutil.translate_disk_full("the cache"),
-            open(source, "rb", buffering=0) as fin,
-            open(tmp, "xb", buffering=0) as fout,
-        ):
-            while n := fin.readinto(buffer):
-                chunk = view[:n]
-                hasher.update(chunk)
-                fout.write(chunk)
-        return Oid(hasher.hexdigest())
+    def _copy_hashing(self, source: str | Path, tmp: Path, size: int | None) -> Oid:
+        """Copy into a new read-only file, hashing the bytes as they are written."""
+        with fsutil.translate_disk_full("the cache"):
+            fin = os.open(source, os.O_RDONLY)
+            try:
+                fout = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                try:
+                    return _pump(fin, fout, os.fstat(fin).st_size if size is None else size)
+                finally:
+                    os.close(fout)
+            finally:
+                os.close(fin)
 
     def read_bytes(self, oid: Oid) -> bytes:
         try:
-            return self.path(oid).read_bytes()
+            with open(self.path(oid), "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
             raise ObjectNotFoundError(f"object {oid} is not in the cache") from None
 
@@ -190,3 +200,21 @@ class Cache:
                 if len(entry.name) == 62:
                     with contextlib.suppress(FormatError):
                         yield Oid.from_hex(shard.name + entry.name)
+
+
+def _pump(fin: int, fout: int, size: int) -> Oid:
+    if size < _COPY_CHUNK:
+        data = os.read(fin, _COPY_CHUNK)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fout, view) :]
+        return Oid(blake3.blake3(data).hexdigest())
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
+    buffer = bytearray(_COPY_CHUNK)
+    view = memoryview(buffer)
+    while n := os.readv(fin, [buffer]):
+        chunk = view[:n]
+        hasher.update(chunk)
+        while chunk:
+            chunk = chunk[os.write(fout, chunk) :]
+    return Oid(hasher.hexdigest())
