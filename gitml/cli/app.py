@@ -100,7 +100,9 @@ def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
 @app.command()
 def add(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Files or directories to track.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or directories to track.", metavar="PATH")
+    ],
 ) -> None:
     """Track files or directories: cache their bytes and write PATH.gitml pointers."""
     from gitml.ops.add import add as do_add
@@ -113,7 +115,8 @@ def add(
 def commit(
     ctx: typer.Context,
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Tracked outputs (default: all).")
+        list[str] | None,
+        typer.Argument(help="Tracked outputs (default: all).", metavar="[PATH]..."),
     ] = None,
 ) -> None:
     """Re-record changed tracked outputs in their pointer files."""
@@ -129,7 +132,9 @@ def commit(
 @app.command()
 def status(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """List tracked outputs whose workspace content differs from their pointer."""
@@ -157,7 +162,9 @@ def status(
 @app.command()
 def checkout(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
+    ] = None,
     force: Annotated[
         bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
     ] = False,
