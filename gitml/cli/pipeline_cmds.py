@@ -82,8 +82,8 @@ def stage_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the stages of gitml.yaml."""
     from gitml.pipeline.repro import load
 
-    pipeline, graph = load(_workspace(ctx))
-    rows = []
+    pipeline, _ = load(_workspace(ctx))
+    rows: list[dict[str, Any]] = []
     for name in pipeline.stages:
         s = pipeline.stages[name]
         rows.append(
@@ -215,7 +215,7 @@ def dag(
     """Print the stage graph (stages in run order, each with the stages it needs)."""
     from gitml.pipeline.repro import load
 
-    pipeline, graph = load(_workspace(ctx))
+    _, graph = load(_workspace(ctx))
     order = graph.order()
     edges = graph.edges()
     if as_json:
@@ -258,9 +258,7 @@ def _print_diff(changes: list[Any], kind: str, labels: tuple[str, str], as_json:
     if not changes:
         typer.echo(empty)
         return
-    rows = [
-        [c.file, c.key, show_value(c.old), show_value(c.new), show_change(c)] for c in changes
-    ]
+    rows = [[c.file, c.key, show_value(c.old), show_value(c.new), show_change(c)] for c in changes]
     header = ["Path", kind, labels[0], labels[1], "Change"]
     typer.echo(table(header, rows, markdown=md))
 

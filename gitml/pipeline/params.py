@@ -24,7 +24,9 @@ def file_format(relpath: str) -> str:
     suffix = relpath[relpath.rfind(".") :].lower() if "." in relpath.rsplit("/", 1)[-1] else ""
     fmt = _FORMATS.get(suffix)
     if fmt is None:
-        raise FormatError(f"{relpath}: unsupported params/metrics format (use .yaml, .json or .toml)")
+        raise FormatError(
+            f"{relpath}: unsupported params/metrics format (use .yaml, .json or .toml)"
+        )
     return fmt
 
 
@@ -109,14 +111,17 @@ def is_number(value: Any) -> bool:
 
 def numeric_change(old: Any, new: Any) -> float | int | None:
     if is_number(old) and is_number(new):
-        change = new - old
-        if isinstance(change, float) and not math.isfinite(change):
-            return None
+        change: float | int = new - old
+        if isinstance(change, float):
+            # 0.3 - 0.1 is 0.19999999999999998 in binary; show what a person would compute.
+            return float(f"{change:.12g}") if math.isfinite(change) else None
         return change
     return None
 
 
-def iter_selected(data: Mapping[str, Any], keys: tuple[str, ...] | None) -> Iterator[tuple[str, Any]]:
+def iter_selected(
+    data: Mapping[str, Any], keys: tuple[str, ...] | None
+) -> Iterator[tuple[str, Any]]:
     """(key, value) of the selected keys (all top-level keys when `keys` is None)."""
     if keys is None:
         yield from data.items()

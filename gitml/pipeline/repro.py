@@ -101,12 +101,11 @@ def check_sources(ws: Workspace, pipeline: Pipeline, graph: Graph, order: list[s
     """A dep that is missing and that no stage produces can never be satisfied."""
     for name in order:
         for dep in pipeline.stages[name].deps:
-            if graph.producer_of(dep) is None and not graph.producers_inside(dep):
-                if not os.path.lexists(ws.root / dep):
-                    raise PipelineError(
-                        f"stage '{name}': dependency '{dep}' does not exist "
-                        "and no stage produces it"
-                    )
+            produced = graph.producer_of(dep) is not None or graph.producers_inside(dep)
+            if not produced and not os.path.lexists(ws.root / dep):
+                raise PipelineError(
+                    f"stage '{name}': dependency '{dep}' does not exist and no stage produces it"
+                )
 
 
 def _shell_argv(command: str) -> list[str]:
@@ -250,7 +249,9 @@ class _Runner:
                 hint = f" (produced by stage '{producer}')" if producer else ""
                 raise PipelineError(f"stage '{stage.name}': dependency '{dep}' is missing{hint}")
 
-    def _try_run_cache(self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues) -> bool:
+    def _try_run_cache(
+        self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
+    ) -> bool:
         if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
             return False
         key = runcache.run_key(
@@ -259,7 +260,7 @@ class _Runner:
         hit = runcache.lookup(self.ws.cache, key, self.source)
         if hit is None:
             return False
-        link_types = self.ws.config.link_types
+        linker = fsutil.Linker(self.ws.config.link_types)
         for out in hit.entry.outs:
             target = self.ws.abspath(out.path)
             fsutil.remove_path(target)
@@ -267,13 +268,13 @@ class _Runner:
             if out.is_dir:
                 manifest = self.ws.cache.load_manifest(out.oid)
                 placed = place_dir(
-                    self.ws.cache, out.path, target, manifest, [], link_types, lambda _n: None
+                    self.ws.cache, out.path, target, manifest, [], linker, lambda _n: None
                 )
                 for rel, path, oid in placed.placed:
-                    if not path.is_symlink():
+                    if not os.path.islink(path):
                         self.ws.state.put(rel, os.stat(path), oid)
             else:
-                place_file(self.ws.cache, out.path, target, out.oid, out.executable, link_types)
+                place_file(self.ws.cache, target, out.oid, out.executable, linker)
                 if not target.is_symlink():
                     self.ws.state.put(out.path, os.stat(target), out.oid)
             self._ignore(out.path)
@@ -468,24 +469,3 @@ def repro(
         finally:
             ws.state.save()
         return ReproResult(results, list(runner.touched))
-
-
-def stale_stages(ws: Workspace) -> list[tuple[str, list[Reason]]]:
-    """For `gitml status`: stages whose lock entry no longer matches, with the reasons."""
-    pipeline = load_pipeline(ws.root)
-    if pipeline is None:
-        return []
-    graph = build_graph(pipeline.stages.values(), pipeline.file)
-    lock = Lockfile.load(ws.root)
-    stale = []
-    try:
-        for name in graph.order():
-            stage = pipeline.stages[name]
-            if stage.frozen:
-                continue
-            reasons = why_stale(stage, lock.entries.get(name), observe_stage(ws, stage))
-            if reasons:
-                stale.append((name, reasons))
-    finally:
-        ws.state.save()
-    return stale

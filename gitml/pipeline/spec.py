@@ -108,11 +108,7 @@ def _bool(value: Any, where: str) -> bool:
 def _cmd(value: Any, where: str) -> tuple[tuple[str, ...], bool]:
     if isinstance(value, str) and value.strip():
         return (value,), False
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(c, str) and c.strip() for c in value)
-    ):
+    if isinstance(value, list) and value and all(isinstance(c, str) and c.strip() for c in value):
         return tuple(value), True
     raise _fail(where, "must be a command string or a non-empty list of command strings")
 
@@ -308,9 +304,7 @@ class _Parser:
             paths.append(workspace_path(value, "", f"{where}[{index}]"))
         return tuple(paths)
 
-    def _entry(
-        self, name: str, definition: Mapping[str, Any], ctx: Context, where: str
-    ) -> Stage:
+    def _entry(self, name: str, definition: Mapping[str, Any], ctx: Context, where: str) -> Stage:
         _check_keys(definition, _STAGE_KEYS, where)
         field_name = "wdir"
         try:
@@ -353,7 +347,9 @@ class _Parser:
             else:
                 keyed = {to_str(v): v for v in items}
                 with_key = False
-            combos = [(k, {"item": v, **({"key": k} if with_key else {})}) for k, v in keyed.items()]
+            combos = [
+                (k, {"item": v, **({"key": k} if with_key else {})}) for k, v in keyed.items()
+            ]
         else:
             _check_keys(definition, _STAGE_KEYS | {"matrix"}, where)
             template = {k: v for k, v in definition.items() if k != "matrix"}
@@ -379,7 +375,9 @@ class _Parser:
                 raise _fail(where, f"generated stage name '{name}@{key[:60]}' is not usable")
             generated = f"{name}@{key}"
             with ctx.temporarily(values):
-                stages.append(self._entry(generated, template, ctx, f"{self.file}: stage '{generated}'"))
+                stages.append(
+                    self._entry(generated, template, ctx, f"{self.file}: stage '{generated}'")
+                )
         return stages
 
     def _resolve_iterable(self, data: Any, ctx: Context, where: str) -> Any:

@@ -76,9 +76,9 @@ def _params_entries(specs: list[str]) -> list[Any]:
         else:
             raise PipelineError(f"-p {spec!r}: name a parameter, or FILE:KEYS")
     entries: list[Any] = [_scalar(k) for k in plain]
-    for file, keys in by_file.items():
+    for file, file_keys in by_file.items():
         entry = CommentedMap()
-        entry[_scalar(file)] = None if keys is None else [_scalar(k) for k in keys]
+        entry[_scalar(file)] = None if file_keys is None else [_scalar(k) for k in file_keys]
         entries.append(entry)
     return entries
 
@@ -146,7 +146,9 @@ def add_stage(root: Path, stage: NewStage, *, force: bool = False) -> bool:
     try:
         document = rt.load(text) if text.strip() else None
     except YAMLError as exc:
-        raise FormatError(f"{PIPELINE_FILE}: malformed YAML: {' '.join(str(exc).split())}") from None
+        raise FormatError(
+            f"{PIPELINE_FILE}: malformed YAML: {' '.join(str(exc).split())}"
+        ) from None
     if document is None:
         document = CommentedMap()
     if not isinstance(document, dict):

@@ -17,11 +17,11 @@ try:
     from yaml import CSafeDumper as _Dumper
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml missing
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import SafeDumper as _Dumper
+    from yaml import SafeLoader as _BaseLoader
 
 
-class _StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _StrictLoader(_BaseLoader):  # type: ignore[misc]
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)
@@ -49,7 +49,7 @@ def _one_line(text: str) -> str:
 def load_yaml(data: bytes | str, where: str) -> Any:
     """Parse YAML; any problem becomes a one-line FormatError naming `where` and the line."""
     try:
-        return yaml.load(data, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(data, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
