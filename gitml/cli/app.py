@@ -137,18 +137,24 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """List tracked outputs whose workspace content differs from their pointer."""
+    """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
+    from gitml.ops.status import stage_status
     from gitml.ops.status import status as do_status
 
     c: Ctx = ctx.obj
     ws = c.workspace()
     results = do_status(ws, paths)
+    stages = [] if paths else stage_status(ws)
     if as_json:
-        _print_json({"outputs": [r.to_json() for r in results]})
+        _print_json(
+            {"outputs": [r.to_json() for r in results], "stages": [s.to_json() for s in stages]}
+        )
         return
-    if not results:
+    if not results and not stages:
         c.say("Everything is up to date.")
         return
+    for s in stages:
+        typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
     for r in results:
         extra = f" ({r.message})" if r.message else ""
         typer.echo(f"\t{r.state + ':':<14} {ws.display(r.path)}{extra}")
