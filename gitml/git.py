@@ -60,6 +60,8 @@ def show_file(root: Path, rev: str, relpath: str) -> bytes | None:
         raise GitError(f"invalid revision {rev!r}")
     check = _run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
     if check.returncode != 0:
+        if rev == "HEAD":  # a repository without commits yet: nothing at HEAD
+            return None
         raise GitError(f"unknown git revision {rev!r}")
     result = _run(["cat-file", "blob", f"{rev}:{relpath}"], root, check=False)
     if result.returncode != 0:

@@ -193,7 +193,8 @@ def repro(
             c.say(f"\nSummary: {_summary(result.stages)}")
             for r in result.stages:
                 if r.outcome in ("failed", "skipped") and r.message:
-                    c.say(f"  {r.name}: {r.outcome}: {r.message}")
+                    label = "not run" if r.outcome == "skipped" else r.outcome
+                    c.say(f"  {r.name}: {label} ({r.message})")
         _git_hint(c, result.touched)
     if result.failed:
         failed = result.failed

@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-STEP_SCRIPT = r'''
+STEP_SCRIPT = r"""
 import hashlib, json, os, sys, time
 
 def main():
@@ -23,7 +23,8 @@ def main():
     ins, params, outs, out_dirs, fail, peer = [], [], [], [], None, None
     while args:
         flag, value = args.pop(0), args.pop(0)
-        {"--in": ins, "--param": params, "--out": outs, "--out-dir": out_dirs}.get(flag, []).append(value)
+        lists = {"--in": ins, "--param": params, "--out": outs, "--out-dir": out_dirs}
+        lists.get(flag, []).append(value)
         if flag == "--fail":
             fail = int(value)
         if flag == "--peer":
@@ -72,7 +73,7 @@ def main():
             f.write(text[::-1])
 
 main()
-'''
+"""
 
 
 def install_step(directory: Path) -> Path:

@@ -67,9 +67,14 @@ def chain(p: Pipe) -> None:
             },
             "train": {
                 "cmd": p.cmd(
-                    "train", "--in", "data/prepared.txt", "--param", "params.yaml:train.lr",
-                    "--out", "model.bin",
-                ),  # fmt: skip
+                    "train",
+                    "--in",
+                    "data/prepared.txt",
+                    "--param",
+                    "params.yaml:train.lr",
+                    "--out",
+                    "model.bin",
+                ),
                 "deps": ["data/prepared.txt"],
                 "params": ["train.lr"],
                 "outs": ["model.bin"],
@@ -117,13 +122,20 @@ def test_param_change_reruns_only_its_stage_and_dependents(pipe: Pipe) -> None:
     write(pipe.root / "params.yaml", "train:\n  lr: 0.5\n  epochs: 3\nprepare:\n  split: 0.2\n")
     status = json.loads(pipe.gitml("status", "--json").stdout)
     assert status["stages"] == [
-        {"name": "train", "reasons": [{"reason": "param changed", "subject": "params.yaml:train.lr"}]}
+        {
+            "name": "train",
+            "reasons": [{"reason": "param changed", "subject": "params.yaml:train.lr"}],
+        }
     ]
     dry = json.loads(pipe.gitml("repro", "--dry", "--json").stdout)
     assert [(s["name"], s["outcome"]) for s in dry["stages"]] == [
-        ("prepare", "unchanged"), ("train", "would run"), ("evaluate", "would run"),
-    ]  # fmt: skip
-    assert dry["stages"][2]["reasons"] == [{"reason": "upstream stage will run", "subject": "train"}]
+        ("prepare", "unchanged"),
+        ("train", "would run"),
+        ("evaluate", "would run"),
+    ]
+    assert dry["stages"][2]["reasons"] == [
+        {"reason": "upstream stage will run", "subject": "train"}
+    ]
     assert pipe.ran() == ["prepare", "train", "evaluate"]  # --dry ran nothing
     before = (pipe.root / "model.bin").read_text()
     pipe.gitml("repro")
@@ -178,13 +190,15 @@ def test_keep_going_runs_independent_stages(pipe: Pipe) -> None:
         {
             "bad": {"cmd": pipe.cmd("bad", "--fail", "2"), "deps": ["in.txt"], "outs": ["b.txt"]},
             "after_bad": {
-                "cmd": pipe.cmd("after_bad", "--out", "c.txt"), "deps": ["b.txt"],
+                "cmd": pipe.cmd("after_bad", "--out", "c.txt"),
+                "deps": ["b.txt"],
                 "outs": ["c.txt"],
-            },  # fmt: skip
+            },
             "good": {
-                "cmd": pipe.cmd("good", "--in", "in.txt", "--out", "g.txt"), "deps": ["in.txt"],
+                "cmd": pipe.cmd("good", "--in", "in.txt", "--out", "g.txt"),
+                "deps": ["in.txt"],
                 "outs": ["g.txt"],
-            },  # fmt: skip
+            },
         }
     )
     stopped = pipe.gitml("repro", check=False)
@@ -325,7 +339,10 @@ def test_checkout_restores_stage_outputs_from_the_lock(pipe: Pipe) -> None:
 
 def test_outs_are_removed_before_running_unless_persist(pipe: Pipe) -> None:
     write(pipe.root / "in.txt", "1\n")
-    keep = "import os; os.makedirs('d', exist_ok=True); open('d/n%s' % len(os.listdir('d')), 'w').write('x')"
+    keep = (
+        "import os; os.makedirs('d', exist_ok=True); "
+        "open('d/n%s' % len(os.listdir('d')), 'w').write('x')"
+    )
     pipe.write_stages(
         {
             "fresh": {"cmd": f'python3 -c "{keep}"', "deps": ["in.txt"], "outs": ["d"]},
@@ -338,8 +355,10 @@ def test_outs_are_removed_before_running_unless_persist(pipe: Pipe) -> None:
     pipe.write_stages(
         {
             "fresh": {
-                "cmd": f'python3 -c "{keep}"', "deps": ["in.txt"], "outs": [{"d": {"persist": True}}],
-            },  # fmt: skip
+                "cmd": f'python3 -c "{keep}"',
+                "deps": ["in.txt"],
+                "outs": [{"d": {"persist": True}}],
+            },
         }
     )
     write(pipe.root / "in.txt", "3\n")
@@ -353,14 +372,16 @@ def test_cmd_list_wdir_and_uncached_metrics(pipe: Pipe) -> None:
         {
             "two": {
                 "wdir": "sub",
-                "cmd": [pipe.cmd("first", "--in", "in.txt", "--out", "a.txt"),
-                        pipe.cmd("second", "--in", "a.txt", "--out", "../top.txt")],
+                "cmd": [
+                    pipe.cmd("first", "--in", "in.txt", "--out", "a.txt"),
+                    pipe.cmd("second", "--in", "a.txt", "--out", "../top.txt"),
+                ],
                 "deps": ["in.txt"],
                 "outs": ["a.txt", "../top.txt"],
                 "metrics": [{"m.json": {"cache": False}}],
             }
         }
-    )  # fmt: skip
+    )
     failed = pipe.gitml("repro", check=False)
     assert failed.returncode == 1
     assert "stage 'two' did not create its output 'sub/m.json'" in failed.stderr
