@@ -36,9 +36,11 @@ class Graph:
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
         """Topological order of `names` (default: all), ties in declaration order."""
-        wanted = set(self.stages) if names is None else set(names)
+        if names is not None:
+            wanted = set(names)
+            return [name for name in self.order() if name in wanted]
         rank = {name: i for i, name in enumerate(self.stages)}
-        waiting = {n: len(self.parents[n] & wanted) for n in wanted}
+        waiting = {n: len(self.parents[n]) for n in self.stages}
         ready = [(rank[n], n) for n, count in waiting.items() if count == 0]
         heapq.heapify(ready)
         result = []

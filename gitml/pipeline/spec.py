@@ -149,13 +149,11 @@ def _params(entries: Any, wdir: str, where: str) -> list[ParamsSpec]:
     by_file: dict[str, list[str] | None] = {}
 
     def add(file: str, keys: list[str] | None) -> None:
-        if file in by_file and (by_file[file] is None or keys is None):
+        current = by_file.get(file, [])
+        if keys is None or current is None:
             by_file[file] = None
-            return
-        by_file.setdefault(file, [])
-        current = by_file[file]
-        assert current is not None and keys is not None
-        current.extend(k for k in keys if k not in current)
+        else:
+            by_file[file] = current + [k for k in keys if k not in current]
 
     for index, entry in enumerate(entries):
         at = f"{where}[{index}]"
