@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -108,6 +109,7 @@ class Sample:
     peak_rss_mib: float
     user_s: float
     sys_s: float
+    load1: float = 0.0  # 1-min load average when the command ended (noise indicator)
 
 
 # Why a launcher: on Linux a child's ru_maxrss starts at its parent's RSS high-water mark
@@ -188,7 +190,9 @@ class Runner:
         secs, maxrss_kib, utime, stime, _ = fields
         # Linux reports ru_maxrss in KiB; wait4's rusage covers the child and the
         # descendants it waited for (e.g. git subprocesses).
-        return Sample(float(secs), int(maxrss_kib) / 1024, float(utime), float(stime))
+        return Sample(
+            float(secs), int(maxrss_kib) / 1024, float(utime), float(stime), os.getloadavg()[0]
+        )
 
     def _wait(self, proc: subprocess.Popen[bytes], argv: list[str]) -> None:
         try:
@@ -362,9 +366,13 @@ class GitmlTool(Tool):
     name = "gitml"
 
     def configure_link(self, repo: Path, link: str) -> list[list[str]]:
-        # gitml has no `config` command yet: append to the TOML written by `gitml init`.
+        # gitml has no `config` command yet: append to the TOML written by `gitml init`
+        # (or to config.local, which wins key by key, if config already has [cache]).
         cfg = repo / ".gitml" / "config"
         cfg.parent.mkdir(exist_ok=True)
+        text = cfg.read_text() if cfg.exists() else ""
+        if "cache" in tomllib.loads(text):
+            cfg = cfg.with_name("config.local")
         with open(cfg, "a") as fh:
             fh.write(f'\n[cache]\ntype = ["{link}"]\n')
         return []
@@ -707,6 +715,13 @@ def bench_tool_workload(
     tmp_root.mkdir(parents=True, exist_ok=True)
     results: dict[tuple[str, str], OpResult] = {}
     failed: set[str] = set()
+
+    def result(sc: Scenario, label: str, argv: list[str], compared: bool) -> OpResult:
+        key = (sc.name, label)
+        if key not in results:
+            results[key] = OpResult(tool.name, workload.name, sc.name, label, compared, argv)
+        return results[key]
+
     for rep in range(1, args.reps + 1):
         session = RepoSession(tool, workload, args, runner, tmp_root)
         try:
@@ -714,43 +729,34 @@ def bench_tool_workload(
                 if sc.name in failed:
                     continue
                 where = f"[{tool.name}/{workload.name}] rep {rep}/{args.reps} {sc.name}"
+                phase = "setup"
                 try:
                     ctx = session.reach(sc.needs, sc.exact)
                     if sc.pre:
                         sc.pre(ctx)
-                    for label, argv, compared in sc.ops(ctx):
-                        r = results.setdefault(
-                            (sc.name, label),
-                            OpResult(tool.name, workload.name, sc.name, label, compared, argv),
+                    ops = sc.ops(ctx)
+                    phase = "timed command"
+                    for label, argv, compared in ops:
+                        r = result(sc, label, argv, compared)
+                        smp = ctx.run(argv, timed=True)
+                        r.samples.append(smp)
+                        log(
+                            f"{where}: {label}: {smp.seconds:.3f}s  peak {smp.peak_rss_mib:.0f} MiB"
                         )
-                        s = ctx.run(argv, timed=True)
-                        r.samples.append(s)
-                        log(f"{where}: {label}: {s.seconds:.3f}s  peak {s.peak_rss_mib:.0f} MiB")
+                    phase = "after-check"
                     if sc.post:
                         sc.post(ctx)
                     if sc.result is not None:
                         session.state = sc.result
                 except BenchError as e:
+                    # Abort this scenario for this tool/workload (remaining reps too); the
+                    # repo is in an unknown state, so later scenarios get a fresh one.
                     failed.add(sc.name)
                     session.invalidate()
-                    msg = str(e)
-                    log(f"\n!!! {where} ABORTED: {msg}\n")
-                    for label, *_ in sc.ops(session.ctx) if session.ctx else []:
-                        r = results.setdefault(
-                            (sc.name, label),
-                            OpResult(tool.name, workload.name, sc.name, label, False, []),
-                        )
-                        r.error = msg.splitlines()[0]
-                    if not any(k[0] == sc.name for k in results):
-                        results[(sc.name, sc.name)] = OpResult(
-                            tool.name,
-                            workload.name,
-                            sc.name,
-                            sc.name,
-                            True,
-                            [],
-                            error=msg.splitlines()[0],
-                        )
+                    log(f"\n!!! {where} ABORTED in {phase}: {e}\n")
+                    first = f"{phase} failed: {str(e).splitlines()[0]}"
+                    for label, argv, compared in sc.ops(session.ctx) if session.ctx else []:
+                        result(sc, label, argv, compared).error = first
         finally:
             session.close()
     return list(results.values())
@@ -813,7 +819,7 @@ def tool_version(tool: Tool, env_dir: Path) -> str:
             cwd=env_dir,
         )
         text = (out.stdout.strip() or out.stderr.strip()).splitlines()
-        return text[-1] if text and out.returncode == 0 else f"(exit {out.returncode}) {text}"
+        return text[0] if text and out.returncode == 0 else f"(exit {out.returncode}) {text}"
     except (OSError, subprocess.SubprocessError) as e:
         return f"(unavailable: {e})"
 
@@ -922,6 +928,12 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, *sys.argv] if argv is None else [sys.executable, __file__, *argv]
     )
 
+    load_start = os.getloadavg()
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
+        log(
+            f"warning: load average is {load_start[0]:.1f} on {os.cpu_count()} CPUs; "
+            "timings will be noisy"
+        )
     results: list[OpResult] = []
     for w in workloads:
         for t in tools:
@@ -941,9 +953,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, {git_version.strip()}",
-        *(f"- {t.name}: `{t.exe}` → {versions[t.name]}" for t in tools),
+        *(f"- {t.name}: `{t.exe}` -> {versions[t.name]}" for t in tools),
         f"- reps: {args.reps} (median shown), link type: {args.link}, "
         f"drop caches: {args.drop_caches}, seed: {args.seed}",
+        f"- load average (1 min) at start/end: {load_start[0]:.2f} / {os.getloadavg()[0]:.2f}"
+        " (other work on the machine skews timings; per-command values are in --json)",
         f"- logs: {log_dir}",
     ]
     for w in workloads:
