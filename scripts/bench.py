@@ -772,9 +772,11 @@ def _fmt(x: float | None, spec: str) -> str:
 
 def markdown_table(workload: Workload, results: list[OpResult], tools: list[str]) -> str:
     rows: dict[str, dict[str, OpResult]] = {}
-    for r in results:
-        if r.workload == workload.name:
-            rows.setdefault(r.op, {})[r.tool] = r
+    order = list(SCENARIOS)
+    mine = [r for r in results if r.workload == workload.name]
+    # Registry order, compared rows before informational ones within a scenario.
+    for r in sorted(mine, key=lambda r: (order.index(r.scenario), not r.compared)):
+        rows.setdefault(r.op, {})[r.tool] = r
     both = tools == ["gitml", "dvc"]
     head = ["operation"] + [f"{t} s" for t in tools]
     if both:
