@@ -13,21 +13,24 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
 from gitml.outputs import observe, place_dir, place_file
-from gitml.pipeline import runcache
 from gitml.pipeline.dag import Graph, build_graph
 from gitml.pipeline.lockfile import LOCK_FILE, Lockfile
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
-from gitml.pipeline.runcache import RunSource
 from gitml.pipeline.spec import PIPELINE_FILE, Pipeline, load_pipeline
 from gitml.pipeline.stale import Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from gitml.pipeline.runcache import RunSource
 
 # Outcomes of one stage.
 RAN, RESTORED, UNCHANGED, FAILED, SKIPPED, FROZEN = (
@@ -156,6 +159,8 @@ class _Runner:
     # Scheduling ------------------------------------------------------------
 
     def run(self, order: list[str]) -> list[StageResult]:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         selected = set(order)
         pending = list(order)
         running: dict[Future[StageResult], str] = {}
@@ -252,6 +257,8 @@ class _Runner:
     def _try_run_cache(
         self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
     ) -> bool:
+        from gitml.pipeline import runcache
+
         if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
             return False
         key = runcache.run_key(
@@ -343,6 +350,7 @@ class _Runner:
 
     def _commit(self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues) -> None:
         from gitml.ops.add import store_observed
+        from gitml.pipeline import runcache
 
         outs = []
         for out in stage.outs:
@@ -402,6 +410,8 @@ def _detach(path: object) -> None:
 
 def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
     """--dry: what would run and why, changing nothing (beyond the stat cache)."""
+    from gitml.pipeline import runcache
+
     pipeline, graph = load(ws)
     order = select(pipeline, graph, options)
     check_sources(ws, pipeline, graph, order)
