@@ -408,3 +408,25 @@ def test_missing_dependency_is_a_clear_error(pipe: Pipe) -> None:
         "gitml: error: stage 'a': dependency 'nowhere.csv' does not exist and no stage produces it"
     )
     assert pipe.ran() == []
+
+
+def test_frozen_always_changed_and_json_summary(pipe: Pipe) -> None:
+    chain(pipe)
+    stages = yaml.safe_load((pipe.root / "gitml.yaml").read_text())["stages"]
+    stages["prepare"]["frozen"] = True
+    stages["evaluate"]["always_changed"] = True
+    pipe.write_stages(stages)
+    write(pipe.root / "data/prepared.txt", "made by hand\n")  # frozen: never run, only used
+    result = pipe.gitml("repro", "--json")
+    data = json.loads(result.stdout)  # stdout holds only the JSON document
+    assert [(s["name"], s["outcome"]) for s in data["stages"]] == [
+        ("prepare", "frozen"),
+        ("train", "ran"),
+        ("evaluate", "ran"),
+    ]
+    assert "train: working" in result.stderr  # stage output went to stderr
+    assert pipe.ran() == ["train", "evaluate"]
+    again = json.loads(pipe.gitml("repro", "--json").stdout)
+    assert [s["outcome"] for s in again["stages"]] == ["frozen", "unchanged", "ran"]
+    assert again["stages"][2]["reasons"] == [{"reason": "always changed"}]
+    assert pipe.ran() == ["train", "evaluate", "evaluate"]  # always_changed skips the run-cache
