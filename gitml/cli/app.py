@@ -274,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     verbose = "-v" in args or "--verbose" in args
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="gitml", standalone_mode=False)
-        return 0
+        result = command.main(args=args, prog_name="gitml", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130) and returns it here
+            typer.echo("gitml: interrupted", err=True)
+        return result if isinstance(result, int) else 0
     except GitmlError as exc:
         if verbose:
             import traceback
