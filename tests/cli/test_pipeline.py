@@ -430,3 +430,47 @@ def test_frozen_always_changed_and_json_summary(pipe: Pipe) -> None:
     assert [s["outcome"] for s in again["stages"]] == ["frozen", "unchanged", "ran"]
     assert again["stages"][2]["reasons"] == [{"reason": "always changed"}]
     assert pipe.ran() == ["train", "evaluate", "evaluate"]  # always_changed skips the run-cache
+
+
+def test_ctrl_c_stops_repro_keeps_finished_stages_and_exits_130(pipe: Pipe, tmp_path: Path) -> None:
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import GITML
+
+    marker = tmp_path / "slow.started"
+    slow = f"touch {shlex.quote(str(marker))} && sleep 120"
+    write(pipe.root / "in.txt", "x\n")
+    pipe.write_stages(
+        {
+            "first": {
+                "cmd": pipe.cmd("first", "--out", "a.txt"),
+                "deps": ["in.txt"],
+                "outs": ["a.txt"],
+            },
+            "slow": {"cmd": slow, "deps": ["a.txt"], "outs": ["b.txt"]},
+        }
+    )
+
+    def ctrl_c_ready() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgrp()
+
+    assert GITML
+    proc = subprocess.Popen(
+        [GITML, "repro"], cwd=pipe.root, env={**os.environ, **pipe.env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_ready,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.decode().strip().endswith("gitml: interrupted")
+    assert "Traceback" not in err.decode()
+    assert list(pipe.lock()["stages"]) == ["first"]
+    assert not (pipe.root / "b.txt").exists()
