@@ -106,8 +106,12 @@ def check_sources(ws: Workspace, pipeline: Pipeline, graph: Graph, order: list[s
         for dep in pipeline.stages[name].deps:
             produced = graph.producer_of(dep) is not None or graph.producers_inside(dep)
             if not produced and not os.path.lexists(ws.root / dep):
+                tracked = ws.has_pointer(dep)
                 raise PipelineError(
-                    f"stage '{name}': dependency '{dep}' does not exist and no stage produces it"
+                    f"stage '{name}': dependency '{dep}' does not exist and no stage produces it",
+                    hint=f"it is tracked by gitml: run 'gitml checkout {dep}' or 'gitml pull'"
+                    if tracked
+                    else None,
                 )
 
 

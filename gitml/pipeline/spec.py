@@ -246,14 +246,18 @@ class _Parser:
             raise _fail(self.file, "the top level must be a mapping with a 'stages' key")
         _check_keys(data, _TOP_KEYS, self.file)
         ctx = Context()
-        if (self.root / DEFAULT_PARAMS_FILE).is_file():
+        top_vars = data.get("vars", [])
+        listed = isinstance(top_vars, list) and any(
+            isinstance(v, str) and v.partition(":")[0] == DEFAULT_PARAMS_FILE for v in top_vars
+        )
+        if not listed and (self.root / DEFAULT_PARAMS_FILE).is_file():
             ctx.merge(
                 self.read_vars_file(DEFAULT_PARAMS_FILE),
                 DEFAULT_PARAMS_FILE,
                 file=DEFAULT_PARAMS_FILE,
             )
         try:
-            load_vars(ctx, data.get("vars", []), "", self.read_vars_file, "vars")
+            load_vars(ctx, top_vars, "", self.read_vars_file, "vars")
         except InterpolationError as exc:
             raise _fail(self.file, str(exc)) from None
         raw_stages = data.get("stages") or {}

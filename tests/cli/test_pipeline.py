@@ -474,3 +474,19 @@ def test_ctrl_c_stops_repro_keeps_finished_stages_and_exits_130(pipe: Pipe, tmp_
     assert "Traceback" not in err.decode()
     assert list(pipe.lock()["stages"]) == ["first"]
     assert not (pipe.root / "b.txt").exists()
+
+
+def test_missing_tracked_dependency_hints_at_checkout(pipe: Pipe) -> None:
+    write(pipe.root / "data.csv", "a,b\n")
+    pipe.gitml("add", "data.csv")
+    (pipe.root / "data.csv").unlink()
+    pipe.write_stages({"a": {"cmd": pipe.cmd("a"), "deps": ["data.csv"], "outs": ["o"]}})
+    result = pipe.gitml("repro", check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "gitml: error: stage 'a': dependency 'data.csv' does not exist and no stage produces it",
+        "hint: it is tracked by gitml: run 'gitml checkout data.csv' or 'gitml pull'",
+    ]
+    pipe.gitml("checkout")
+    pipe.gitml("repro")
+    assert pipe.ran() == ["a"]

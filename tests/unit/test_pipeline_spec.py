@@ -201,3 +201,12 @@ def test_lock_entries_round_trip(tmp_path: Path) -> None:
     )
     text = yaml.safe_dump({"version": 1, "stages": {"s": render_entry(entry)}})
     assert parse_lock(text.encode()) == {"s": entry}
+
+
+def test_params_yaml_listed_in_vars_is_loaded_once_where_listed(tmp_path: Path) -> None:
+    pipeline = parse(
+        tmp_path,
+        {"vars": [{"a": 1}, "params.yaml:b"], "stages": {"s": {"cmd": "echo ${a} ${b}"}}},
+        params__yaml="b: 2\nc: 3\n",
+    )
+    assert pipeline.stages["s"].cmd == ("echo 1 2",)
