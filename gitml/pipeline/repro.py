@@ -249,7 +249,8 @@ class _Runner:
                 self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)
         except GitmlError as exc:
-            return StageResult(name, FAILED, reasons, message=exc.message)
+            message = exc.message.removeprefix(f"stage '{name}': ")
+            return StageResult(name, FAILED, reasons, message=message)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:
         for dep in stage.deps:
@@ -361,7 +362,7 @@ class _Runner:
             found = observe(out.path, self.ws.abspath(out.path), self.ws.cache, self.ws.state,
                             self.ws.progress)  # fmt: skip
             if found.kind == "missing":
-                raise PipelineError(f"stage '{stage.name}' did not create its output '{out.path}'")
+                raise PipelineError(f"the command did not create output '{out.path}'")
             if out.cache:
                 store_observed(self.ws, found)
                 self._ignore(out.path)

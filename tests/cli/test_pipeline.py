@@ -384,7 +384,7 @@ def test_cmd_list_wdir_and_uncached_metrics(pipe: Pipe) -> None:
     )
     failed = pipe.gitml("repro", check=False)
     assert failed.returncode == 1
-    assert "stage 'two' did not create its output 'sub/m.json'" in failed.stderr
+    assert "stage 'two' failed: the command did not create output 'sub/m.json'" in failed.stderr
     assert not (pipe.root / "gitml.lock").exists()
     stages = yaml.safe_load((pipe.root / "gitml.yaml").read_text())["stages"]
     stages["two"]["cmd"].append("""python3 -c 'open("m.json","w").write("{\\"acc\\": 0.5}")'""")
@@ -480,7 +480,9 @@ def test_missing_tracked_dependency_hints_at_checkout(pipe: Pipe) -> None:
     write(pipe.root / "data.csv", "a,b\n")
     pipe.gitml("add", "data.csv")
     (pipe.root / "data.csv").unlink()
-    pipe.write_stages({"a": {"cmd": pipe.cmd("a"), "deps": ["data.csv"], "outs": ["o"]}})
+    pipe.write_stages(
+        {"a": {"cmd": pipe.cmd("a", "--out", "o"), "deps": ["data.csv"], "outs": ["o"]}}
+    )
     result = pipe.gitml("repro", check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

@@ -499,7 +499,7 @@ def test_malformed_lock_is_a_one_line_error(repo: Path, text: str, message: str)
         ("params.yaml", "- a list\n", "params.yaml: the top level must be a mapping"),
         ("conf.json", "{bad json", "conf.json: malformed JSON"),
         ("conf.toml", "a = = 1", "conf.toml: malformed TOML"),
-        ("params.yaml", "other: 1\n", "stage 's': parameter 'params.yaml:train.lr' is missing"),
+        ("params.yaml", "other: 1\n", "stage 's' failed: parameter 'params.yaml:train.lr' is missing"),
     ],
 )
 def test_malformed_params_are_one_line_errors(
@@ -527,5 +527,5 @@ def test_unknown_target_and_outputs_tracked_elsewhere(repo: Path) -> None:
     git("add", "o", cwd=repo)
     result = run_gitml("repro", cwd=repo, check=False)
     assert result.returncode == 1
-    assert "stage 's' failed: stage 's': output 'o' is tracked by git" in result.stderr
+    assert "stage 's' failed: output 'o' is tracked by git" in result.stderr
     assert (repo / "o").read_text() == "in git\n"
