@@ -24,6 +24,11 @@ def validate_relpath(relpath: str, *, what: str) -> str:
         raise PathError(f"{what}: backslash in path {relpath!r} is not allowed")
     if any(ord(c) < 32 or c == "\x7f" for c in relpath):
         raise PathError(f"{what}: control character in path {relpath!r}")
+    if not relpath.isascii():
+        try:
+            relpath.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PathError(f"{what}: path {relpath!r} is not valid UTF-8") from None
     for part in relpath.split("/"):
         if part in ("", ".", ".."):
             raise PathError(f"{what}: path {relpath!r} escapes or is not normalised")
@@ -53,7 +58,10 @@ def to_workspace_relpath(root: Path, path: str | os.PathLike[str], cwd: Path | N
     for part in parts:
         if part in RESERVED_NAMES:
             raise PathError(f"{path}: is inside {part}/, which gitml does not track")
-    return relpath
+    # Refuse here what pointer and manifest readers reject (control characters, backslashes,
+    # non-UTF-8 names): such a path cannot be recorded in a pointer path or .gitignore line.
+    shown = str(path) if str(path).isprintable() else repr(str(path))
+    return validate_relpath(relpath, what=shown)
 
 
 def ensure_inside(root: Path, relpath: str) -> Path:
