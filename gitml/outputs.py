@@ -16,6 +16,7 @@ from gitml.cache import Cache
 from gitml.errors import PathError
 from gitml.hashing import ALGORITHM, Oid, hash_file
 from gitml.manifest import Entry, Manifest
+from gitml.paths import validate_name
 from gitml.pointer import Pointer
 from gitml.progress import Progress
 from gitml.state import StateDB
@@ -90,6 +91,7 @@ def scan_dir(root_relpath: str, root_path: Path, cache: Cache) -> list[ObservedF
                 if entry.name.startswith(TEMP_PREFIX):
                     continue
                 child_rel = f"{rel}/{entry.name}"
+                validate_name(entry.name, child_rel, first=rel == root_relpath)
                 st = entry.stat(follow_symlinks=False)
                 if stat_mod.S_ISDIR(st.st_mode):
                     stack.append((child_rel, Path(entry.path)))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gitml.errors import PathError
 
 RESERVED_NAMES = frozenset({".git", ".gitml"})
+_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def validate_relpath(relpath: str, *, what: str) -> str:
@@ -73,3 +75,27 @@ def ensure_inside(root: Path, relpath: str) -> Path:
     if real_parent != real_root and real_root not in real_parent.parents:
         raise PathError(f"{relpath}: a parent directory leads outside the workspace")
     return target
+
+
+def validate_name(name: str, relpath: str, *, first: bool = False) -> None:
+    """Check one entry found on disk inside a tracked directory before it is recorded.
+
+    A manifest must never hold a path its reader rejects (docs/spec/manifest.md); this is
+    the per-component form of `validate_relpath`, cheap enough for every file of a scan.
+    `first`: the name starts a manifest relpath, where `C:x` reads as a drive path.
+    """
+    reason = None
+    if first and len(name) > 1 and name[1] == ":":
+        reason = "a name like 'C:x' reads as a Windows drive path and cannot be tracked"
+    elif name in RESERVED_NAMES:
+        reason = f"a {name} inside a tracked directory cannot be tracked"
+    elif _BAD_NAME_CHARS.search(name):
+        reason = "a control character or backslash in a file name cannot be tracked"
+    elif not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            reason = "a file name that is not UTF-8 cannot be tracked"
+    if reason is not None:
+        shown = relpath if relpath.isprintable() else repr(relpath)
+        raise PathError(f"{shown}: {reason}; rename or remove it")
