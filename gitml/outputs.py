@@ -223,6 +223,7 @@ def place_dir(
     result = PlaceResult()
     if (target.exists() and not target.is_dir()) or target.is_symlink():
         fsutil.remove_path(target)
+    target.mkdir(parents=True, exist_ok=True)  # an empty tracked directory has no entries
     wanted = {f"{relpath}/{e.relpath}": e for e in manifest}
     have = {f.relpath: f for f in current}
     for rel, f in have.items():
