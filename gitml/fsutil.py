@@ -38,7 +38,8 @@ def translate_disk_full(what: str) -> Iterator[None]:
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write to a temporary sibling, fsync, and rename over `path`."""
-    tmp = temp_name(path.parent, path.name + ".")
+    # Only a prefix of the name: the full name plus a suffix could exceed NAME_MAX.
+    tmp = temp_name(path.parent, path.name[:40] + ".")
     try:
         with translate_disk_full(str(path)):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,12 @@ from gitml.progress import Progress
 from gitml.state import StateDB
 
 TEMP_PREFIX = ".gitml-tmp-"
+
+
+def sibling_temp(target: Path) -> Path:
+    """A short temp name beside `target` (never derived from its name, which may be 255 bytes
+    already); scans skip names with TEMP_PREFIX."""
+    return target.with_name(f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
 _SMALL = 4 * 1024 * 1024
 _BATCH = 128
 _HASH_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
@@ -168,7 +175,7 @@ def _place(
 ) -> str:
     """Put object `oid` at `target` atomically (temp name + rename); returns the link type."""
     source = cache.path(oid)
-    tmp = target.parent / f"{TEMP_PREFIX}{os.getpid()}-{target.name}"
+    tmp = sibling_temp(target)
     for link_type in link_types:
         try:
             fsutil.link_or_copy(source, tmp, link_type)

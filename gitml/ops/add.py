@@ -8,7 +8,13 @@ from pathlib import Path
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import PathError
-from gitml.outputs import Observed, ObservedFile, observe, shares_inode_with_cache
+from gitml.outputs import (
+    Observed,
+    ObservedFile,
+    observe,
+    shares_inode_with_cache,
+    sibling_temp,
+)
 from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
 from gitml.workspace import Workspace
 
@@ -60,7 +66,7 @@ def _store(ws: Workspace, observed: Observed) -> None:
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
-                tmp = f.path.with_name(f"{f.path.name}.gitml-link")
+                tmp = sibling_temp(f.path)
                 os.symlink(ws.cache.path(f.oid), tmp)
                 os.replace(tmp, f.path)
 

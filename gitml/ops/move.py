@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitml import fsutil, gitignore
 from gitml.errors import PathError
+from gitml.outputs import sibling_temp
 from gitml.pointer import pointer_path_for
 from gitml.workspace import Workspace
 
@@ -22,7 +23,7 @@ def _detach_from_cache(ws: Workspace, path: Path) -> None:
     for p in targets:
         st = os.lstat(p)
         if os.path.islink(p) or st.st_nlink > 1:
-            tmp = p.with_name(p.name + ".gitml-detach")
+            tmp = sibling_temp(p)
             shutil.copyfile(p, tmp)
             os.chmod(tmp, 0o644)
             os.replace(tmp, p)
