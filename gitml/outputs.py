@@ -82,7 +82,10 @@ def _observe_one(relpath: str, path: Path, st: os.stat_result, cache: Cache) -> 
         if linked is None:
             raise PathError(f"{relpath}: is a symlink; gitml tracks regular files and directories")
         real = os.stat(path)
-        return ObservedFile(relpath, path, real, oid=linked, linked_oid=linked)
+        executable = bool(real.st_mode & stat_mod.S_IXUSR)
+        return ObservedFile(
+            relpath, path, real, oid=linked, executable=executable, linked_oid=linked
+        )
     if not stat_mod.S_ISREG(st.st_mode):
         raise PathError(f"{relpath}: is not a regular file or directory")
     return ObservedFile(relpath, path, st, executable=bool(st.st_mode & stat_mod.S_IXUSR))
@@ -170,11 +173,21 @@ def shares_inode_with_cache(f: ObservedFile, cache: Cache, oid: Oid) -> bool:
 # Materialising ----------------------------------------------------------------
 
 
+def object_executable(cache: Cache, oid: Oid) -> bool:
+    return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
+
+
 def _place(
     cache: Cache, oid: Oid, target: Path, link_types: tuple[str, ...], executable: bool
 ) -> str:
     """Put object `oid` at `target` atomically (temp name + rename); returns the link type."""
     source = cache.path(oid)
+    if ("hardlink" in link_types or "symlink" in link_types) and object_executable(
+        cache, oid
+    ) != executable:
+        # A hardlink or symlink shows the object's own mode and cannot carry another
+        # executable bit: this file gets a copy (or reflink) instead.
+        link_types = tuple(t for t in link_types if t in ("reflink", "copy")) or ("copy",)
     tmp = sibling_temp(target)
     for link_type in link_types:
         try:
@@ -240,7 +253,16 @@ def place_dir(
     made: set[Path] = set()
     for rel, entry in wanted.items():
         existing = have.get(rel)
-        if existing is not None and existing.oid == entry.oid and existing.linked_oid is None:
+        if (
+            existing is not None
+            and existing.oid == entry.oid
+            and existing.linked_oid is None
+            and (
+                existing.executable == entry.executable
+                # chmod on a hardlink would change the cache object's mode: re-place instead
+                or not shares_inode_with_cache(existing, cache, entry.oid)
+            )
+        ):
             if existing.executable != entry.executable:
                 fsutil.set_executable(existing.path, entry.executable)
             on_file(entry.size)

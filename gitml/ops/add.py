@@ -11,6 +11,7 @@ from gitml.errors import PathError
 from gitml.outputs import (
     Observed,
     ObservedFile,
+    object_executable,
     observe,
     shares_inode_with_cache,
     sibling_temp,
@@ -66,6 +67,8 @@ def _store(ws: Workspace, observed: Observed) -> None:
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
+                if object_executable(ws.cache, f.oid) != f.executable:
+                    continue  # a symlink cannot carry its own executable bit: keep the file
                 tmp = sibling_temp(f.path)
                 os.symlink(ws.cache.path(f.oid), tmp)
                 os.replace(tmp, f.path)
