@@ -50,6 +50,17 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
             )
 
 
+def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
+    """A pointer git ignores is invisible to git and to gitml (which lists pointers via git)."""
+    hidden = git.ignored(ws.root, [pointer_path_for(r) for r in relpaths])
+    if hidden:
+        raise PathError(
+            f"{ws.display(hidden[0])}: would be ignored by git, so neither git nor gitml "
+            "would see this pointer file",
+            hint=f"change the .gitignore rule that matches it (git check-ignore -v {hidden[0]})",
+        )
+
+
 def _store(ws: Workspace, observed: Observed) -> None:
     link_types = ws.config.link_types
     store_types = tuple(t for t in link_types if t != "symlink") or ("copy",)
@@ -124,6 +135,7 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
                 f"{shown}: is tracked by git; gitml would hide it from git",
                 hint=f"run 'git rm -r --cached {shown}' first",
             )
+        check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
         results = []
         try:
             for relpath in relpaths:

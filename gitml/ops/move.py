@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitml import fsutil, gitignore
 from gitml.errors import PathError
+from gitml.ops.add import check_pointers_visible
 from gitml.outputs import sibling_temp
 from gitml.pointer import pointer_path_for
 from gitml.workspace import Workspace
@@ -66,6 +67,7 @@ def move(ws: Workspace, source: str, destination: str) -> tuple[str, str]:
         for other in ws.tracked_outputs():
             if dst.startswith(other + "/"):
                 raise PathError(f"{ws.display(dst)}: is inside tracked output {ws.display(other)}")
+        check_pointers_visible(ws, [dst])
         src_path = ws.abspath(src)
         dst_path.parent.mkdir(parents=True, exist_ok=True)
         pointer_bytes = (ws.root / pointer_path_for(src)).read_bytes()
