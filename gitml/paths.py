@@ -9,7 +9,8 @@ from pathlib import Path
 from gitml.errors import PathError
 
 RESERVED_NAMES = frozenset({".git", ".gitml"})
-_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_BAD_PARTS = frozenset({"", ".", "..", *RESERVED_NAMES})
 
 
 def validate_relpath(relpath: str, *, what: str) -> str:
@@ -22,20 +23,21 @@ def validate_relpath(relpath: str, *, what: str) -> str:
         raise PathError(f"{what}: empty path")
     if relpath.startswith("/") or (len(relpath) > 1 and relpath[1] == ":"):
         raise PathError(f"{what}: absolute path {relpath!r} is not allowed")
-    if "\\" in relpath:
-        raise PathError(f"{what}: backslash in path {relpath!r} is not allowed")
-    if any(ord(c) < 32 or c == "\x7f" for c in relpath):
-        raise PathError(f"{what}: control character in path {relpath!r}")
+    bad = _BAD_CHARS.search(relpath)
+    if bad:
+        kind = "backslash" if bad.group() == "\\" else "control character"
+        raise PathError(f"{what}: {kind} in path {relpath!r} is not allowed")
     if not relpath.isascii():
         try:
             relpath.encode("utf-8")
         except UnicodeEncodeError:
             raise PathError(f"{what}: path {relpath!r} is not valid UTF-8") from None
-    for part in relpath.split("/"):
-        if part in ("", ".", ".."):
-            raise PathError(f"{what}: path {relpath!r} escapes or is not normalised")
-        if part in RESERVED_NAMES:
-            raise PathError(f"{what}: path {relpath!r} enters reserved {part}/")
+    parts = relpath.split("/")
+    if not _BAD_PARTS.isdisjoint(parts):
+        for part in parts:
+            if part in RESERVED_NAMES:
+                raise PathError(f"{what}: path {relpath!r} enters reserved {part}/")
+        raise PathError(f"{what}: path {relpath!r} escapes or is not normalised")
     return relpath
 
 
@@ -89,7 +91,7 @@ def validate_name(name: str, relpath: str, *, first: bool = False) -> None:
         reason = "a name like 'C:x' reads as a Windows drive path and cannot be tracked"
     elif name in RESERVED_NAMES:
         reason = f"a {name} inside a tracked directory cannot be tracked"
-    elif _BAD_NAME_CHARS.search(name):
+    elif _BAD_CHARS.search(name):
         reason = "a control character or backslash in a file name cannot be tracked"
     elif not name.isascii():
         try:
