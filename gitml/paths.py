@@ -21,7 +21,7 @@ def validate_relpath(relpath: str, *, what: str) -> str:
     """
     if not relpath:
         raise PathError(f"{what}: empty path")
-    if relpath.startswith("/") or (len(relpath) > 1 and relpath[1] == ":"):
+    if relpath.startswith("/") or _is_drive_prefixed(relpath):
         raise PathError(f"{what}: absolute path {relpath!r} is not allowed")
     bad = _BAD_CHARS.search(relpath)
     if bad:
@@ -79,6 +79,11 @@ def ensure_inside(root: Path, relpath: str) -> Path:
     return target
 
 
+def _is_drive_prefixed(path: str) -> bool:
+    """`C:x` is a drive-relative path on Windows; `1:30.csv` or `ab:c` are ordinary names."""
+    return len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha()
+
+
 def validate_name(name: str, relpath: str, *, first: bool = False) -> None:
     """Check one entry found on disk inside a tracked directory before it is recorded.
 
@@ -87,7 +92,7 @@ def validate_name(name: str, relpath: str, *, first: bool = False) -> None:
     `first`: the name starts a manifest relpath, where `C:x` reads as a drive path.
     """
     reason = None
-    if first and len(name) > 1 and name[1] == ":":
+    if first and _is_drive_prefixed(name):
         reason = "a name like 'C:x' reads as a Windows drive path and cannot be tracked"
     elif name in RESERVED_NAMES:
         reason = f"a {name} inside a tracked directory cannot be tracked"

@@ -68,3 +68,11 @@ def test_scan_refuses_drive_like_first_component(tmp_path: Path) -> None:
     (tmp_path / "data" / "c:x").write_bytes(b"x")
     with pytest.raises(PathError, match="drive"):
         _observe(tmp_path)
+
+
+def test_scan_accepts_colon_names_that_are_not_drives(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "1:30.csv").write_bytes(b"x")
+    (tmp_path / "data" / "ab:c").write_bytes(b"y")
+    rendered = _observe(tmp_path)
+    assert b" 1:30.csv\n" in rendered and b" ab:c\n" in rendered
