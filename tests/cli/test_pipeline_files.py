@@ -499,7 +499,11 @@ def test_malformed_lock_is_a_one_line_error(repo: Path, text: str, message: str)
         ("params.yaml", "- a list\n", "params.yaml: the top level must be a mapping"),
         ("conf.json", "{bad json", "conf.json: malformed JSON"),
         ("conf.toml", "a = = 1", "conf.toml: malformed TOML"),
-        ("params.yaml", "other: 1\n", "stage 's' failed: parameter 'params.yaml:train.lr' is missing"),
+        (
+            "params.yaml",
+            "other: 1\n",
+            "stage 's' failed: parameter 'params.yaml:train.lr' is missing",
+        ),
     ],
 )
 def test_malformed_params_are_one_line_errors(
