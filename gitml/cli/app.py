@@ -146,9 +146,10 @@ def status(
     results = do_status(ws, paths)
     stages = [] if paths else stage_status(ws)
     if as_json:
-        _print_json(
-            {"outputs": [r.to_json() for r in results], "stages": [s.to_json() for s in stages]}
-        )
+        doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
+        if (ws.root / "gitml.yaml").exists():  # "stages" only in workspaces with a pipeline
+            doc["stages"] = [s.to_json() for s in stages]
+        _print_json(doc)
         return
     if not results and not stages:
         c.say("Everything is up to date.")
