@@ -245,9 +245,20 @@ pipeline_cmds.register(app)
 _GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
 
 
+# Commands whose trailing words are a shell command of their own: flags there belong to it.
+_COMMAND_TAKING = (["stage", "add"],)
+
+
 def _hoist_global_flags(args: list[str]) -> list[str]:
-    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect."""
+    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect.
+
+    In `gitml stage add ... python train.py -v` the `-v` is the stage command's: only flags
+    before `stage` are gitml's there.
+    """
     end = args.index("--") if "--" in args else len(args)
+    words = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+    if any(words[: len(prefix)] == prefix for prefix in _COMMAND_TAKING):
+        end = args.index(words[0])
     flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
     rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
     return [*dict.fromkeys(flags), *rest, *args[end:]]
