@@ -225,7 +225,9 @@ def _human(size: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place exceptions become exit codes and messages."""
-    import click
+    # typer 0.26-0.28 vendor click as typer._click and raise its exceptions; the separate
+    # `click` distribution is not a dependency (and its classes would never match).
+    from typer._click.exceptions import ClickException
 
     from gitml.errors import GitmlError
 
@@ -247,12 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             typer.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("Aborted.", err=True)
         return 130
-    except click.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
