@@ -216,12 +216,18 @@ class RemoteStore:
             ) from None
         return number
 
-    def check_format(self) -> None:
-        """Fail clearly on a remote written by a newer gitml. No marker reads as format 1."""
+    def check_format(self, *, must_exist: bool = False) -> None:
+        """Fail clearly on a remote written by a newer gitml. No marker reads as format 1
+        (an empty remote); with `must_exist`, a folder remote that is missing is an error."""
         if self._format_checked:
             return
         number = self.read_format()
-        if number is None and self.protocol == "file" and not os.path.isdir(self.root):
+        if (
+            number is None
+            and must_exist
+            and self.protocol == "file"
+            and not os.path.isdir(self.root)
+        ):
             raise RemoteNotFoundError(f"remote '{self.name}': folder {self.root} does not exist")
         if number is not None and number > FORMAT:
             raise RemoteFormatError(

@@ -331,7 +331,7 @@ def fetch(
 def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> SyncResult:
     result = SyncResult(store.name)
     cache = ws.cache
-    store.check_format()
+    store.check_format(must_exist=True)
 
     def download(item: Item, on_bytes: Callable[[int], None]) -> None:
         store.download(item.oid, item.size, cache, on_bytes, item.label)
