@@ -56,10 +56,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         raise
 
 
-def reflink(src: Path, dst: Path) -> None:
+def reflink(src: str | Path, dst: str | Path, mode: int = 0o644) -> None:
     """Clone src to a new file dst (copy-on-write); raises OSError where unsupported."""
     with open(src, "rb") as fin:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             fcntl.ioctl(fd, FICLONE, fin.fileno())
         except OSError:
@@ -69,27 +69,103 @@ def reflink(src: Path, dst: Path) -> None:
         os.close(fd)
 
 
-def copy_file(src: Path, dst: Path) -> None:
+def copy_file(src: str | Path, dst: str | Path, mode: int = 0o644) -> None:
+    """Copy into a new file with few syscalls: in-kernel copy_file_range, else sendfile."""
     with translate_disk_full(str(dst)):
-        shutil.copyfile(src, dst)
+        fin = os.open(src, os.O_RDONLY)
+        try:
+            fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                remaining = os.fstat(fin).st_size
+                _copy_fd(fin, fout, remaining)
+            finally:
+                os.close(fout)
+        finally:
+            os.close(fin)
 
 
-def link_or_copy(src: Path, dst: Path, link_type: str) -> None:
-    """Materialise cache object `src` at new path `dst` with one link type."""
+def _copy_fd(fin: int, fout: int, remaining: int) -> None:
+    offset = 0
+    try:
+        while remaining > 0:
+            n = os.copy_file_range(fin, fout, min(remaining, 1 << 30), offset, offset)
+            if n == 0:
+                break
+            offset += n
+            remaining -= n
+        if remaining <= 0:
+            return
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+    while remaining > 0:
+        n = os.sendfile(fout, fin, offset, min(remaining, 1 << 30))
+        if n == 0:
+            raise OSError(errno.EIO, "source file shrank while copying")
+        offset += n
+        remaining -= n
+
+
+_UNSUPPORTED = (
+    errno.EOPNOTSUPP,
+    errno.ENOTSUP,
+    errno.EXDEV,
+    errno.EINVAL,
+    errno.ENOTTY,
+    errno.EPERM,
+    errno.EMLINK,
+)
+
+
+class Linker:
+    """Tries link types in order and remembers which ones this filesystem refused, so a
+    failing reflink probe is paid once per command, not once per file."""
+
+    def __init__(self, link_types: tuple[str, ...]) -> None:
+        self.link_types = link_types
+        self._refused: set[str] = set()
+
+    def candidates(self) -> list[str]:
+        usable = [t for t in self.link_types if t not in self._refused]
+        return usable or [self.link_types[-1]]
+
+    def refused(self, link_type: str, exc: OSError) -> bool:
+        """Record a failure; True if the next link type should be tried."""
+        if exc.errno in _UNSUPPORTED and link_type != self.link_types[-1]:
+            self._refused.add(link_type)
+            return True
+        return False
+
+    def place(self, src: str | Path, dst: str | Path, mode: int = 0o644) -> str:
+        """Create dst from src with the first link type that works; returns it."""
+        for link_type in self.candidates():
+            try:
+                link_or_copy(src, dst, link_type, mode)
+                return link_type
+            except OSError as exc:
+                if not self.refused(link_type, exc):
+                    raise
+        raise OSError(errno.EOPNOTSUPP, f"no link type of {self.link_types} works", str(dst))
+
+
+def link_or_copy(src: str | Path, dst: str | Path, link_type: str, mode: int = 0o644) -> None:
+    """Materialise cache object `src` at new path `dst` with one link type.
+
+    `mode` applies to the new inode of a copy or reflink; links share the object's.
+    """
     if link_type == "reflink":
-        reflink(src, dst)
+        reflink(src, dst, mode)
     elif link_type == "hardlink":
         os.link(src, dst)
     elif link_type == "symlink":
         os.symlink(src, dst)
     elif link_type == "copy":
-        copy_file(src, dst)
-        os.chmod(dst, 0o644)
+        copy_file(src, dst, mode)
     else:  # pragma: no cover - validated by config
         raise ValueError(link_type)
 
 
-def make_readonly(path: Path) -> None:
+def make_readonly(path: str | Path) -> None:
     mode = os.stat(path).st_mode
     os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
@@ -100,14 +176,14 @@ def make_writable(path: Path) -> None:
         os.chmod(path, stat.S_IMODE(mode) | stat.S_IWUSR)
 
 
-def set_executable(path: Path, executable: bool) -> None:
+def set_executable(path: str | Path, executable: bool) -> None:
     mode = stat.S_IMODE(os.stat(path).st_mode)
     new = mode | 0o111 if executable else mode & ~0o111
     if new != mode:
         os.chmod(path, new)
 
 
-def remove_path(path: Path) -> None:
+def remove_path(path: str | Path) -> None:
     """Remove a file, symlink or directory tree; read-only bits do not stop it."""
     try:
         st = os.lstat(path)

@@ -32,12 +32,14 @@ class Manifest:
     entries: tuple[Entry, ...]
 
     @classmethod
-    def build(cls, entries: Iterable[Entry]) -> Manifest:
+    def build(cls, entries: Iterable[Entry], *, from_filesystem: bool = False) -> Manifest:
+        """Sort entries into a manifest; entries read from a real directory can't clash."""
         ordered = sorted(entries, key=lambda e: e.relpath.encode("utf-8"))
         for before, after in itertools.pairwise(ordered):
             if before.relpath == after.relpath:
                 raise FormatError(f"duplicate manifest entry {before.relpath!r}")
-        _check_no_file_dir_clash(ordered, "manifest")
+        if not from_filesystem:
+            _check_no_file_dir_clash(ordered, "manifest")
         return cls(tuple(ordered))
 
     @property

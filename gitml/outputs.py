@@ -29,7 +29,7 @@ _HASH_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
 @dataclass
 class ObservedFile:
     relpath: str  # workspace-relative
-    path: Path
+    path: str
     st: os.stat_result
     oid: Oid | None = None
     executable: bool = False
@@ -51,9 +51,9 @@ class Observed:
         return Pointer("file", only.oid, only.st.st_size, executable=only.executable)
 
 
-def _cache_symlink_oid(path: Path, target: str, cache: Cache) -> Oid | None:
+def _cache_symlink_oid(path: str, target: str, cache: Cache) -> Oid | None:
     """The object a symlink points at, if it points into this cache."""
-    resolved = Path(os.path.normpath(path.parent / target))
+    resolved = Path(os.path.normpath(os.path.join(os.path.dirname(path), target)))
     base = cache.root / ALGORITHM
     try:
         rel = resolved.relative_to(base)
@@ -68,7 +68,7 @@ def _cache_symlink_oid(path: Path, target: str, cache: Cache) -> Oid | None:
     return None
 
 
-def _observe_one(relpath: str, path: Path, st: os.stat_result, cache: Cache) -> ObservedFile:
+def _observe_one(relpath: str, path: str, st: os.stat_result, cache: Cache) -> ObservedFile:
     if stat_mod.S_ISLNK(st.st_mode):
         linked = _cache_symlink_oid(path, os.readlink(path), cache)
         if linked is None:
@@ -80,7 +80,7 @@ def _observe_one(relpath: str, path: Path, st: os.stat_result, cache: Cache) -> 
     return ObservedFile(relpath, path, st, executable=bool(st.st_mode & stat_mod.S_IXUSR))
 
 
-def scan_dir(root_relpath: str, root_path: Path, cache: Cache) -> list[ObservedFile]:
+def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFile]:
     found: list[ObservedFile] = []
     stack = [(root_relpath, root_path)]
     while stack:
@@ -92,9 +92,9 @@ def scan_dir(root_relpath: str, root_path: Path, cache: Cache) -> list[ObservedF
                 child_rel = f"{rel}/{entry.name}"
                 st = entry.stat(follow_symlinks=False)
                 if stat_mod.S_ISDIR(st.st_mode):
-                    stack.append((child_rel, Path(entry.path)))
+                    stack.append((child_rel, entry.path))
                 else:
-                    found.append(_observe_one(child_rel, Path(entry.path), st, cache))
+                    found.append(_observe_one(child_rel, entry.path, st, cache))
     return found
 
 
@@ -138,15 +138,16 @@ def observe(relpath: str, path: Path, cache: Cache, state: StateDB, progress: Pr
     except FileNotFoundError:
         return Observed("missing")
     if stat_mod.S_ISDIR(st.st_mode):
-        files = scan_dir(relpath, path, cache)
+        files = scan_dir(relpath, str(path), cache)
         hash_files(files, state, progress)
         prefix = len(relpath) + 1
-        manifest = Manifest.build(
+        entries = [
             Entry(f.relpath[prefix:], f.oid, f.st.st_size, f.executable)  # type: ignore[arg-type]
             for f in files
-        )
+        ]
+        manifest = Manifest.build(entries, from_filesystem=True)
         return Observed("dir", files, manifest)
-    observed = _observe_one(relpath, path, st, cache)
+    observed = _observe_one(relpath, str(path), st, cache)
     hash_files([observed], state, progress)
     return Observed("file", [observed])
 
@@ -161,51 +162,36 @@ def shares_inode_with_cache(f: ObservedFile, cache: Cache, oid: Oid) -> bool:
 # Materialising ----------------------------------------------------------------
 
 
-def _place(
-    cache: Cache, oid: Oid, target: Path, link_types: tuple[str, ...], executable: bool
-) -> str:
-    """Put object `oid` at `target` atomically (temp name + rename); returns the link type."""
-    source = cache.path(oid)
-    tmp = target.parent / f"{TEMP_PREFIX}{os.getpid()}-{target.name}"
-    for link_type in link_types:
+def _place(cache: Cache, oid: Oid, target: str, linker: fsutil.Linker, executable: bool) -> None:
+    """Put object `oid` at `target` atomically: a temp name beside it, then rename."""
+    head, tail = os.path.split(target)
+    tmp = os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{tail}")
+    try:
+        linker.place(str(cache.path(oid)), tmp, 0o755 if executable else 0o644)
         try:
-            fsutil.link_or_copy(source, tmp, link_type)
-        except OSError:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            if link_type == link_types[-1]:
-                raise
-            continue
-        try:
-            if link_type in ("copy", "reflink"):
-                os.chmod(tmp, 0o755 if executable else 0o644)
             os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return link_type
-    raise OSError(f"no link type could place {target}")
+        except IsADirectoryError:
+            fsutil.remove_path(Path(target))
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass
 class PlaceResult:
-    placed: list[tuple[str, Path, Oid]] = field(default_factory=list)
+    placed: list[tuple[str, str, Oid]] = field(default_factory=list)  # (relpath, path, oid)
     removed: list[str] = field(default_factory=list)
 
 
 def place_file(
-    cache: Cache,
-    relpath: str,
-    target: Path,
-    oid: Oid,
-    executable: bool,
-    link_types: tuple[str, ...],
+    cache: Cache, target: Path, oid: Oid, executable: bool, linker: fsutil.Linker
 ) -> None:
     if target.is_dir() and not target.is_symlink():
         fsutil.remove_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _place(cache, oid, target, link_types, executable)
+    _place(cache, oid, str(target), linker, executable)
 
 
 def place_dir(
@@ -214,38 +200,40 @@ def place_dir(
     target: Path,
     manifest: Manifest,
     current: Iterable[ObservedFile],
-    link_types: tuple[str, ...],
+    linker: fsutil.Linker,
     on_file: Callable[[int], None],
 ) -> PlaceResult:
     """Make directory `target` hold exactly `manifest`'s files; only changed files are written."""
     result = PlaceResult()
-    if (target.exists() and not target.is_dir()) or target.is_symlink():
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
         fsutil.remove_path(target)
-    wanted = {f"{relpath}/{e.relpath}": e for e in manifest}
     have = {f.relpath: f for f in current}
+    prefix = relpath + "/"
+    wanted = {prefix + e.relpath for e in manifest}
     for rel, f in have.items():
         if rel not in wanted:
             fsutil.remove_path(f.path)
             result.removed.append(rel)
-    made: set[Path] = set()
-    for rel, entry in wanted.items():
+    top = str(target)
+    made: set[str] = set()
+    for entry in manifest:
+        rel = prefix + entry.relpath
         existing = have.get(rel)
         if existing is not None and existing.oid == entry.oid and existing.linked_oid is None:
             if existing.executable != entry.executable:
                 fsutil.set_executable(existing.path, entry.executable)
             on_file(entry.size)
             continue
-        path = target.joinpath(*entry.relpath.split("/"))
-        parent = path.parent
+        path = os.path.join(top, entry.relpath)
+        parent = os.path.dirname(path)
         if parent not in made:
-            _make_parents(target, parent)
+            _make_parents(target, Path(parent))
             made.add(parent)
-        if existing is None and os.path.isdir(path):
-            fsutil.remove_path(path)
-        _place(cache, entry.oid, path, link_types, entry.executable)
+        _place(cache, entry.oid, path, linker, entry.executable)
         result.placed.append((rel, path, entry.oid))
         on_file(entry.size)
-    _remove_empty_dirs(target)
+    if result.removed:
+        _remove_empty_dirs(target)
     return result
 
 

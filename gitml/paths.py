@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gitml.errors import PathError
 
 RESERVED_NAMES = frozenset({".git", ".gitml"})
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_BAD_PARTS = frozenset({"", ".", "..", *RESERVED_NAMES})
 
 
 def validate_relpath(relpath: str, *, what: str) -> str:
@@ -20,15 +23,16 @@ def validate_relpath(relpath: str, *, what: str) -> str:
         raise PathError(f"{what}: empty path")
     if relpath.startswith("/") or (len(relpath) > 1 and relpath[1] == ":"):
         raise PathError(f"{what}: absolute path {relpath!r} is not allowed")
-    if "\\" in relpath:
-        raise PathError(f"{what}: backslash in path {relpath!r} is not allowed")
-    if any(ord(c) < 32 or c == "\x7f" for c in relpath):
-        raise PathError(f"{what}: control character in path {relpath!r}")
-    for part in relpath.split("/"):
-        if part in ("", ".", ".."):
-            raise PathError(f"{what}: path {relpath!r} escapes or is not normalised")
-        if part in RESERVED_NAMES:
-            raise PathError(f"{what}: path {relpath!r} enters reserved {part}/")
+    bad = _BAD_CHARS.search(relpath)
+    if bad:
+        kind = "backslash" if bad.group() == "\\" else "control character"
+        raise PathError(f"{what}: {kind} in path {relpath!r} is not allowed")
+    parts = relpath.split("/")
+    if not _BAD_PARTS.isdisjoint(parts):
+        for part in parts:
+            if part in RESERVED_NAMES:
+                raise PathError(f"{what}: path {relpath!r} enters reserved {part}/")
+        raise PathError(f"{what}: path {relpath!r} escapes or is not normalised")
     return relpath
 
 

@@ -312,11 +312,14 @@ class RemoteStore:
                 self.fs.rm_file(tmp)
             raise
 
-    def upload(self, oid: Oid, source: Path, size: int, on_bytes: Callable[[int], None]) -> None:
+    def upload(
+        self, oid: Oid, source: str | Path, size: int, on_bytes: Callable[[int], None]
+    ) -> None:
         """Copy cache object `source` to the remote; its bytes must hash to `oid`."""
         target = self.object_path(oid)
         if size < SMALL_MAX:
-            data = source.read_bytes()
+            with open(source, "rb") as handle:
+                data = handle.read()
             if hash_bytes(data) != oid:
                 raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
             with self._errors(f"uploading {oid}"):
@@ -327,7 +330,7 @@ class RemoteStore:
             self._upload_large(oid, source, target)
         on_bytes(size)
 
-    def _upload_large(self, oid: Oid, source: Path, target: str) -> None:
+    def _upload_large(self, oid: Oid, source: str | Path, target: str) -> None:
         if self.atomic_put:
             if hash_file(source) != oid:
                 raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")

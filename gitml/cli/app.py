@@ -100,7 +100,9 @@ def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
 @app.command()
 def add(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Files or directories to track.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or directories to track.", metavar="PATH")
+    ],
 ) -> None:
     """Track files or directories: cache their bytes and write PATH.gitml pointers."""
     from gitml.ops.add import add as do_add
@@ -113,7 +115,8 @@ def add(
 def commit(
     ctx: typer.Context,
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Tracked outputs (default: all).")
+        list[str] | None,
+        typer.Argument(help="Tracked outputs (default: all).", metavar="[PATH]..."),
     ] = None,
 ) -> None:
     """Re-record changed tracked outputs in their pointer files."""
@@ -129,7 +132,9 @@ def commit(
 @app.command()
 def status(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     remote: Annotated[
         bool, typer.Option("--remote", help="List what a remote lacks instead: --remote [NAME].")
@@ -165,7 +170,9 @@ def status(
 @app.command()
 def checkout(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these outputs.")] = None,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
+    ] = None,
     force: Annotated[
         bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
     ] = False,
@@ -236,19 +243,37 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def _hoist_global_flags(args: list[str]) -> list[str]:
+    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+    rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+    return [*dict.fromkeys(flags), *rest, *args[end:]]
+
+
+def _usage_error_class() -> tuple[type[BaseException], ...]:
+    classes: list[type[BaseException]] = []
+    try:
+        from typer._click.exceptions import ClickException as Vendored
+
+        classes.append(Vendored)
+    except ImportError:  # typer < 0.26 uses click itself
+        pass
+    import click
+
+    classes.append(click.ClickException)
+    return tuple(classes)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place exceptions become exit codes and messages."""
-    # typer 0.26-0.28 vendor click as typer._click and raise its exceptions; the separate
-    # `click` distribution is not a dependency (and its classes would never match).
-    from typer._click.exceptions import ClickException
-
     from gitml.errors import GitmlError
 
-    args = sys.argv[1:] if argv is None else argv
-    verbose = any(
-        a in ("-v", "--verbose")
-        for a in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))]
-    )
+    args = _hoist_global_flags(sys.argv[1:] if argv is None else list(argv))
+    verbose = "-v" in args or "--verbose" in args
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="gitml", standalone_mode=False)
@@ -263,13 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
-        return exc.exit_code
+        return int(exc.exit_code)
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         return 130
-    except ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("gitml: interrupted", err=True)
         return 130
@@ -281,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         typer.echo(f"gitml: error: {exc.strerror or exc}{where}", err=True)
         return 1
+    except Exception as exc:
+        if isinstance(exc, _usage_error_class()):
+            exc.show()  # type: ignore[attr-defined]
+            return int(getattr(exc, "exit_code", 2))
+        raise
 
 
 def run() -> None:

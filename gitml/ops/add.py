@@ -45,22 +45,21 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
 
 def _store(ws: Workspace, observed: Observed) -> None:
     link_types = ws.config.link_types
-    store_types = tuple(t for t in link_types if t != "symlink") or ("copy",)
-    missing: list[ObservedFile] = [
-        f for f in observed.files if f.oid and not ws.cache.exists(f.oid)
-    ]
+    linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
+    absent = set(ws.cache.missing([f.oid for f in observed.files if f.oid]))
+    missing: list[ObservedFile] = [f for f in observed.files if f.oid in absent]
     total = sum(f.st.st_size for f in missing)
     with ws.progress.task("Caching", total, unit="bytes") as task:
         for f in missing:
             assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, store_types)
+            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size)
             task.advance(f.st.st_size)
     if observed.manifest is not None:
         ws.cache.add_bytes(observed.manifest.render())
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
-                tmp = f.path.with_name(f"{f.path.name}.gitml-link")
+                tmp = f"{f.path}.gitml-link"
                 os.symlink(ws.cache.path(f.oid), tmp)
                 os.replace(tmp, f.path)
 

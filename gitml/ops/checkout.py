@@ -8,8 +8,10 @@ unless `force` is given.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
+from gitml import fsutil
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
 from gitml.manifest import Manifest
 from gitml.outputs import Observed, observe, place_dir, place_file
@@ -52,7 +54,7 @@ def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
 def _missing_objects(ws: Workspace, plan: _Plan) -> int:
     if plan.manifest is None:
         return 0 if ws.cache.exists(plan.pointer.oid) else 1
-    return sum(1 for e in plan.manifest if not ws.cache.exists(e.oid))
+    return len(ws.cache.missing([e.oid for e in plan.manifest]))
 
 
 def checkout(
@@ -99,13 +101,14 @@ def checkout(
                             f"{ws.display(lost[0])}{more}: uncommitted changes would be "
                             "overwritten; run 'gitml commit' to keep them or use --force",
                         )
+            linker = fsutil.Linker(ws.config.link_types)
             for plan in plans:
                 missing = _missing_objects(ws, plan)
                 if missing:
                     result.failed.append((plan.relpath, f"{missing} object(s) not in cache"))
                     continue
                 try:
-                    _apply(ws, plan)
+                    _apply(ws, plan, linker)
                 except OSError as exc:
                     raise GitmlError(
                         f"{ws.display(plan.relpath)}: checkout failed: {exc.strerror or exc}"
@@ -116,19 +119,17 @@ def checkout(
     return result
 
 
-def _apply(ws: Workspace, plan: _Plan) -> None:
-    link_types = ws.config.link_types
+def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker) -> None:
     target = ws.abspath(plan.relpath)
     total = plan.pointer.size
     with ws.progress.task(f"Checkout {plan.relpath}", total, unit="bytes") as task:
         if plan.manifest is None:
             place_file(
                 ws.cache,
-                plan.relpath,
                 target,
                 plan.pointer.oid,
                 plan.pointer.executable,
-                link_types,
+                linker,
             )
             task.advance(plan.pointer.size)
             if not target.is_symlink():
@@ -138,8 +139,9 @@ def _apply(ws: Workspace, plan: _Plan) -> None:
         if plan.observed.kind == "file":
             (target).unlink()
         placed = place_dir(
-            ws.cache, plan.relpath, target, plan.manifest, current, link_types, task.advance
+            ws.cache, plan.relpath, target, plan.manifest, current, linker, task.advance
         )
         for rel, path, oid in placed.placed:
-            if not path.is_symlink():
-                ws.state.put(rel, os.stat(path), oid)
+            st = os.lstat(path)
+            if not stat.S_ISLNK(st.st_mode):
+                ws.state.put(rel, st, oid)

@@ -54,8 +54,7 @@ def _missing_objects(ws: Workspace, pointer: Pointer) -> bool:
     if not ws.cache.exists(pointer.oid):
         return True
     if pointer.kind == "dir":
-        exists = ws.cache.exists
-        return not all(exists(e.oid) for e in ws.cache.load_manifest(pointer.oid))
+        return bool(ws.cache.missing([e.oid for e in ws.cache.load_manifest(pointer.oid)]))
     return False
 
 

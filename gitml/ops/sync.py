@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gitml import git, transfer
+from gitml import fsutil, git, transfer
 from gitml.errors import DirtyWorkspaceError, FormatError, ObjectNotFoundError, PathError
 from gitml.hashing import Oid, hash_file
 from gitml.manifest import Manifest, parse_manifest
@@ -281,7 +281,8 @@ def push(
     plan = _plan(workspace_targets(ws, user_paths), _cached_manifest(ws))
     result.not_in_cache = list(plan.unavailable)
     cache = ws.cache
-    files = {oid: item for oid, item in plan.files.items() if cache.exists(oid)}
+    absent = set(cache.missing(list(plan.files)))
+    files = {oid: item for oid, item in plan.files.items() if oid not in absent}
     result.not_in_cache += sorted({i.label for oid, i in plan.files.items() if oid not in files})
     store.prepare_write()
     wanted = set(files) | set(plan.manifests)
@@ -355,7 +356,8 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
     )
     result.failed += [(i.label, reason) for i, reason in first.failed]
     plan = _plan(targets, _cached_manifest(ws))
-    todo = [item for oid, item in plan.files.items() if not cache.exists(oid)]
+    absent = set(cache.missing(list(plan.files)))
+    todo = [item for oid, item in plan.files.items() if oid in absent]
     result.already = len(plan.files) - len(todo) + len(plan.manifests) - len(first.done)
     if store.can_list and todo:
         present = store.present({i.oid for i in todo})
@@ -439,9 +441,10 @@ def _place_paths(
                             "overwritten; run 'gitml commit' to keep them or use --force"
                         )
                     plan.append((item, executable[item.label]))
+            linker = fsutil.Linker(ws.config.link_types)
             for item, is_exec in plan:
                 path = ws.abspath(item.label)
-                place_file(ws.cache, item.label, path, item.oid, is_exec, ws.config.link_types)
+                place_file(ws.cache, path, item.oid, is_exec, linker)
                 if not path.is_symlink():
                     ws.state.put(item.label, os.stat(path), item.oid)
                 restored.append(item.label)
@@ -484,6 +487,7 @@ def remote_status(
     wanted = set(plan.files) | set(plan.manifests)
     present = store.present(wanted)
     status = RemoteStatus(store.name, len(wanted))
+    not_cached = set(ws.cache.missing(list(wanted - present)))
     for output in sorted(set(plan.by_output) | set(plan.unavailable)):
         items = list({i.oid: i for i in plan.by_output.get(output, [])}.values())
         if output in plan.unavailable:
@@ -496,7 +500,7 @@ def remote_status(
                     output,
                     len(lacking),
                     sum(i.size for i in lacking),
-                    sum(1 for i in lacking if not ws.cache.exists(i.oid)),
+                    sum(1 for i in lacking if i.oid in not_cached),
                 )
             )
     return status

@@ -40,7 +40,7 @@ def cache(tmp_path: Path) -> Cache:
 
 def _cached(cache: Cache, data: bytes) -> tuple[Oid, Path]:
     oid = cache.add_bytes(data)
-    return oid, cache.path(oid)
+    return oid, Path(cache.path(oid))
 
 
 def _big(size: int, seed: int) -> bytes:
@@ -91,7 +91,7 @@ def test_small_objects_round_trip_and_listing(
     fresh = Cache(tmp_path / "fresh")
     for oid, data in zip(oids, blobs, strict=True):
         store.download(oid, len(data), fresh, lambda n: None)
-        assert fresh.path(oid).read_bytes() == data
+        assert Path(fresh.path(oid)).read_bytes() == data
     assert store.read_object(oids[3]) == blobs[3]
 
 
@@ -105,7 +105,7 @@ def test_large_object_round_trip_in_parts(store: RemoteStore, cache: Cache, tmp_
     assert sum(moved) == len(data)
     assert store.present({oid}) == {oid}
     fresh = _fetch_into_fresh_cache(store, tmp_path, oid, len(data))
-    assert fresh.path(oid).read_bytes() == data
+    assert Path(fresh.path(oid)).read_bytes() == data
     assert os.listdir(fresh.tmp_dir) == []
 
 
