@@ -22,7 +22,9 @@ class Result:
     stderr: str
 
 
-def run_gitml(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> Result:
+def run_gitml(
+    *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> Result:
     assert GITML, "the gitml command is not installed (pip install -e .)"
     full_env = {**os.environ, "CI": "1", **(env or {})}
     proc = subprocess.run(
