@@ -210,6 +210,7 @@ class _Plan:
     manifests: dict[Oid, Item] = field(default_factory=dict)
     manifest_entries: dict[Oid, set[Oid]] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)  # outputs whose manifest is unknown
+    whole_dirs: set[Oid] = field(default_factory=set)  # manifests of directories taken whole
     by_output: dict[str, list[Item]] = field(default_factory=dict)
 
 
@@ -244,11 +245,23 @@ def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) 
             plan.manifests.setdefault(pointer.oid, manifest_item)
             entries = _entries(target, manifest)
             plan.manifest_entries.setdefault(pointer.oid, set()).update(e.oid for e in entries)
+            if target.subpaths is None:
+                plan.whole_dirs.add(pointer.oid)
             for entry in entries:
                 plan.files.setdefault(entry.oid, entry)
             items = [manifest_item, *entries]
         plan.by_output.setdefault(target.output, []).extend(items)
     return plan
+
+
+def _known_present(store: RemoteStore, plan: _Plan) -> tuple[set[Oid], set[Oid]]:
+    """(directories the remote records as complete, the objects that record vouches for),
+    so their files need no listing (one small listing of `dirs/` instead)."""
+    complete = store.complete_dirs(set(plan.manifests))
+    vouched = set(complete)
+    for oid in complete:
+        vouched |= plan.manifest_entries[oid]
+    return complete, vouched
 
 
 def _cached_manifest(ws: Workspace) -> Callable[[Target], Manifest | None]:
@@ -274,7 +287,8 @@ def push(
 
     A directory's manifest goes up after the selected files of it did (never before), but
     a manifest on a remote does not promise that all its files are there: `push DIR/FILE`
-    uploads that file and the manifest only.
+    uploads that file and the manifest only. Once a whole directory is up, a `dirs/`
+    record says so, and later pushes and status checks skip listing its files.
     """
     store = open_store(ws, remote, jobs)
     result = SyncResult(store.name)
@@ -286,7 +300,8 @@ def push(
     result.not_in_cache += sorted({i.label for oid, i in plan.files.items() if oid not in files})
     store.prepare_write()
     wanted = set(files) | set(plan.manifests)
-    present = store.present(wanted)
+    complete, vouched = _known_present(store, plan)
+    present = (store.present(wanted - vouched) | vouched) & wanted
     result.already = len(present)
 
     def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
@@ -307,6 +322,10 @@ def push(
     )
     result.transferred = outcome.done + manifests.done
     result.failed = [(i.label, reason) for i, reason in outcome.failed + manifests.failed]
+    on_remote |= {i.oid for i in manifests.done}
+    for oid in sorted(plan.whole_dirs - complete):
+        if oid in on_remote and plan.manifest_entries[oid] <= on_remote:
+            store.mark_complete(oid)
     return result
 
 
@@ -360,7 +379,8 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
     todo = [item for oid, item in plan.files.items() if oid in absent]
     result.already = len(plan.files) - len(todo) + len(plan.manifests) - len(first.done)
     if store.can_list and todo:
-        present = store.present({i.oid for i in todo})
+        _, vouched = _known_present(store, plan)
+        present = store.present({i.oid for i in todo} - vouched) | vouched
         for item in todo:
             if item.oid not in present:
                 result.failed.append(
@@ -485,7 +505,8 @@ def remote_status(
     store.check_format()
     plan = _plan(targets, load)
     wanted = set(plan.files) | set(plan.manifests)
-    present = store.present(wanted)
+    _, vouched = _known_present(store, plan)
+    present = store.present(wanted - vouched) | vouched
     status = RemoteStatus(store.name, len(wanted))
     not_cached = set(ws.cache.missing(list(wanted - present)))
     for output in sorted(set(plan.by_output) | set(plan.unavailable)):
