@@ -8,7 +8,7 @@ Only objects the other side lacks move. What a remote has is learnt from one lis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -227,7 +227,13 @@ def _entries(target: Target, manifest: Manifest) -> list[Item]:
     return chosen
 
 
-def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) -> _Plan:
+def _plan(
+    targets: Iterable[Target],
+    load: Callable[[Target], Manifest | None],
+    complete: Collection[Oid] = (),
+) -> _Plan:
+    """The objects `targets` need. Whole directories in `complete` (recorded complete on
+    the remote) contribute only their manifest: their files are not even read."""
     plan = _Plan()
     for target in targets:
         pointer = target.pointer
@@ -235,6 +241,11 @@ def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) 
         if pointer.kind == "file":
             items.append(Item(pointer.oid, pointer.size, target.output))
             plan.files.setdefault(pointer.oid, items[-1])
+        elif pointer.oid in complete and target.subpaths is None:
+            items.append(Item(pointer.oid, 0, target.output))
+            plan.manifests.setdefault(pointer.oid, items[-1])
+            plan.manifest_entries.setdefault(pointer.oid, set())
+            plan.whole_dirs.add(pointer.oid)
         else:
             manifest = load(target)
             if manifest is None:
@@ -254,14 +265,19 @@ def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) 
     return plan
 
 
-def _known_present(store: RemoteStore, plan: _Plan) -> tuple[set[Oid], set[Oid]]:
-    """(directories the remote records as complete, the objects that record vouches for),
-    so their files need no listing (one small listing of `dirs/` instead)."""
-    complete = store.complete_dirs(set(plan.manifests))
-    vouched = set(complete)
-    for oid in complete:
+def _complete_dirs(store: RemoteStore, targets: list[Target]) -> tuple[set[Oid], set[Oid]]:
+    """(whole directories asked about, those the remote records as complete): one small
+    listing of `dirs/`."""
+    asked = {t.pointer.oid for t in targets if t.pointer.kind == "dir" and t.subpaths is None}
+    return asked, store.complete_dirs(asked)
+
+
+def _vouched(store: RemoteStore, plan: _Plan, asked: set[Oid], complete: set[Oid]) -> set[Oid]:
+    """Objects of `plan` that a `dirs/` record vouches for, so they need no listing."""
+    vouched = complete | store.complete_dirs(plan.manifests.keys() - asked)
+    for oid in list(vouched):
         vouched |= plan.manifest_entries[oid]
-    return complete, vouched
+    return vouched
 
 
 def _cached_manifest(ws: Workspace) -> Callable[[Target], Manifest | None]:
@@ -292,15 +308,17 @@ def push(
     """
     store = open_store(ws, remote, jobs)
     result = SyncResult(store.name)
-    plan = _plan(workspace_targets(ws, user_paths), _cached_manifest(ws))
+    targets = workspace_targets(ws, user_paths)
+    store.prepare_write()
+    asked, complete = _complete_dirs(store, targets)
+    plan = _plan(targets, _cached_manifest(ws), complete)
     result.not_in_cache = list(plan.unavailable)
     cache = ws.cache
     absent = set(cache.missing(list(plan.files)))
     files = {oid: item for oid, item in plan.files.items() if oid not in absent}
     result.not_in_cache += sorted({i.label for oid, i in plan.files.items() if oid not in files})
-    store.prepare_write()
     wanted = set(files) | set(plan.manifests)
-    complete, vouched = _known_present(store, plan)
+    vouched = _vouched(store, plan, asked, complete)
     present = (store.present(wanted - vouched) | vouched) & wanted
     result.already = len(present)
 
@@ -379,7 +397,7 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
     todo = [item for oid, item in plan.files.items() if oid in absent]
     result.already = len(plan.files) - len(todo) + len(plan.manifests) - len(first.done)
     if store.can_list and todo:
-        _, vouched = _known_present(store, plan)
+        vouched = _vouched(store, plan, set(), set())
         present = store.present({i.oid for i in todo} - vouched) | vouched
         for item in todo:
             if item.oid not in present:
@@ -502,10 +520,10 @@ def remote_status(
         except ObjectNotFoundError:
             return None
 
-    store.check_format()
-    plan = _plan(targets, load)
+    asked, complete = _complete_dirs(store, targets)
+    plan = _plan(targets, load, complete)
     wanted = set(plan.files) | set(plan.manifests)
-    _, vouched = _known_present(store, plan)
+    vouched = _vouched(store, plan, asked, complete)
     present = store.present(wanted - vouched) | vouched
     status = RemoteStatus(store.name, len(wanted))
     not_cached = set(ws.cache.missing(list(wanted - present)))
