@@ -81,6 +81,12 @@ class Cache:
             return
         os.replace(tmp, target)
 
+    def add_verified_temp(self, tmp: Path, oid: Oid) -> None:
+        """Move a temp file from `new_temp()` whose bytes the caller hashed to `oid` into place."""
+        self._ensure_dirs(oid)
+        fsutil.make_readonly(tmp)
+        self._commit_temp(tmp, oid)
+
     def new_temp(self) -> Path:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         return fsutil.temp_name(self.tmp_dir)

@@ -71,3 +71,27 @@ class PipelineError(GitmlError):
 
 class StageFailedError(PipelineError):
     """A stage's command exited non-zero (or could not start)."""
+
+
+class RemoteNotConfiguredError(RemoteError):
+    """No remote given and no default, or a name that is not configured."""
+
+
+class RemoteUnreachableError(RemoteError):
+    """Connection refused, DNS failure, timeout."""
+
+
+class RemoteAuthError(RemoteError):
+    """Missing or rejected credentials."""
+
+
+class RemotePermissionError(RemoteError):
+    """Credentials accepted but the operation is not allowed."""
+
+
+class RemoteNotFoundError(RemoteError):
+    """The bucket or root folder does not exist."""
+
+
+class RemoteFormatError(RemoteError):
+    """A remote written in a layout this gitml does not know."""

@@ -86,3 +86,82 @@ def branches(root: Path) -> list[str]:
     """Local branch names."""
     result = _run(["for-each-ref", "--format=%(refname:short)", "refs/heads"], root)
     return [os.fsdecode(line) for line in result.stdout.splitlines() if line]
+
+
+def resolve_commit(root: Path, rev: str) -> str:
+    """The commit id `rev` names; GitError naming `rev` when it names none."""
+    if rev.startswith("-"):
+        raise GitError(f"invalid revision {rev!r}")
+    result = _run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
+    if result.returncode != 0:
+        raise GitError(f"unknown revision {rev!r}")
+    return result.stdout.decode().strip()
+
+
+def ref_commits(root: Path, namespace: str) -> list[str]:
+    """Commits at the tips of refs under `namespace` (e.g. refs/heads, refs/tags)."""
+    result = _run(
+        [
+            "for-each-ref",
+            "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname)",
+            namespace,
+        ],
+        root,
+    )
+    commits = []
+    for line in result.stdout.decode().splitlines():
+        parts = line.split()
+        if parts[:1] == ["commit"]:
+            commits.append(parts[1])
+        elif len(parts) == 4 and parts[2] == "commit":  # annotated tag of a commit
+            commits.append(parts[3])
+    return list(dict.fromkeys(commits))
+
+
+def pointer_blobs(root: Path, commit: str) -> list[tuple[str, str]]:
+    """(path, blob id) of every `*.gitml` regular file in `commit`'s tree."""
+    result = _run(["ls-tree", "-r", "-z", "--full-tree", commit], root)
+    found = []
+    for record in result.stdout.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, blob = meta.decode().split(" ")
+        path = os.fsdecode(raw_path)
+        if kind != "blob" or mode not in ("100644", "100755") or not path.endswith(".gitml"):
+            continue
+        if path.startswith(".gitml/") or path.rsplit("/", 1)[-1] == ".gitml":
+            continue
+        found.append((path, blob))
+    return found
+
+
+def read_blobs(root: Path, blob_ids: list[str]) -> dict[str, bytes]:
+    """Contents of blobs, through one `git cat-file --batch`."""
+    unique = list(dict.fromkeys(blob_ids))
+    if not unique:
+        return {}
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            input=("\n".join(unique) + "\n").encode(),
+            capture_output=True,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        raise GitError("git cat-file failed: " + proc.stderr.decode("utf-8", "replace").strip())
+    out = proc.stdout
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    for _ in unique:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].decode().split(" ")
+        pos = end + 1
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"git cat-file: cannot read blob {header[0]}")
+        size = int(header[2])
+        blobs[header[0]] = out[pos : pos + size]
+        pos += size + 1
+    return blobs

@@ -30,6 +30,8 @@ def sibling_temp(target: str | Path) -> str:
     already); scans skip names with TEMP_PREFIX."""
     head = os.path.dirname(target)
     return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+
+
 _SMALL = 4 * 1024 * 1024
 _BATCH = 128
 _HASH_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))

@@ -136,11 +136,19 @@ def status(
         list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="List what a remote lacks instead: --remote [NAME].")
+    ] = False,
+    remote_name: Annotated[str | None, typer.Option("-r", help="Remote for --remote.")] = None,
 ) -> None:
     """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
     from gitml.ops.status import stage_status
     from gitml.ops.status import status as do_status
 
+    if remote or remote_name:
+        from gitml.cli.remote_cmds import show_remote_status
+
+        return show_remote_status(ctx, paths, remote_name, as_json)
     c: Ctx = ctx.obj
     ws = c.workspace()
     results = do_status(ws, paths)
@@ -226,6 +234,11 @@ def move(
     src, dst = do_move(c.workspace(), source, destination)
     c.say(f"Moved {src} to {dst}")
     _git_hint(c, [f"{src}.gitml", f"{dst}.gitml"])
+
+
+from gitml.cli import remote_cmds  # noqa: E402  (remote, push, fetch, pull)
+
+remote_cmds.register(app)
 
 
 def _human(size: int) -> str:

@@ -1,0 +1,468 @@
+"""`gitml remote ...`, `push`, `fetch`, `pull`, and the `status --remote` report.
+
+Thin: parse, call a use case in gitml.ops.sync, print. Heavy modules (fsspec, s3fs) are
+imported only by the use cases, so `gitml remote list` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gitml.errors import GitmlError
+
+remote_app = typer.Typer(
+    help="Manage remotes: where push, fetch and pull move data.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+RemoteOpt = Annotated[
+    str | None, typer.Option("-r", "--remote", help="Remote name (default: core.remote).")
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option("-j", "--jobs", min=1, help="Parallel transfers (default 16; 4 for folders)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Limit to these outputs, or files inside a tracked directory."),
+]
+LocalOpt = Annotated[
+    bool, typer.Option("--local", help="Write to .gitml/config.local (not tracked by git).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(remote_app, name="remote")
+    app.command()(push)
+    app.command()(fetch)
+    app.command()(pull)
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _workspace(ctx: typer.Context) -> Any:
+    return ctx.obj.workspace()
+
+
+def _say(ctx: typer.Context, message: str) -> None:
+    if not ctx.obj.quiet:
+        typer.echo(message)
+
+
+def _fail(problems: list[tuple[str, str]], summary: str, hint: str | None = None) -> None:
+    """Raise one error; when there are several problems, list them on stderr first."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise GitmlError(problems[0][1], hint=hint)
+    for _path, reason in problems[:50]:
+        typer.echo(f"gitml: {reason}", err=True)
+    if len(problems) > 50:
+        typer.echo(f"gitml: ... and {len(problems) - 50} more", err=True)
+    raise GitmlError(summary, hint=hint)
+
+
+# remote add / list / remove / default / modify ------------------------------------------------
+
+
+def _config_path(ws: Any, local: bool) -> Path:
+    return Path(ws.gitml_dir) / ("config.local" if local else "config")
+
+
+def _remote_tables(document: Any) -> Any:
+    import tomlkit
+
+    tables = document.get("remote")
+    if tables is None:
+        tables = tomlkit.table(is_super_table=True)
+        document["remote"] = tables
+    return tables
+
+
+def _set_default(document: Any, name: str | None) -> None:
+    import tomlkit
+
+    core = document.get("core")
+    if name is None:
+        if core is not None and "remote" in core:
+            del core["remote"]
+            if not core:
+                del document["core"]
+        return
+    if core is None:
+        core = tomlkit.table()
+        document["core"] = core
+    core["remote"] = name
+
+
+@remote_app.command("add")
+def remote_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Remote name.")],
+    url: Annotated[str, typer.Argument(help="Folder path or fsspec URL (s3://bucket/path, ...).")],
+    default: Annotated[
+        bool, typer.Option("-d", "--default", help="Make it the default remote.")
+    ] = False,
+    local: LocalOpt = False,
+) -> None:
+    """Add a remote."""
+    from gitml import remote_config
+    from gitml.config import edit_toml
+    from gitml.errors import ConfigError
+
+    ws = _workspace(ctx)
+    remote_config.check_name(name)
+    if any(r.name == name for r in remote_config.all_remotes(ws.config)):
+        raise ConfigError(
+            f"remote '{name}' already exists",
+            hint=f"change its URL with 'gitml remote modify {name} url URL'",
+        )
+    if not local and remote_config.url_has_password(url):
+        raise ConfigError(
+            "the URL contains a password, which must not go into the git-tracked config",
+            hint="use --local, or keep credentials in .gitml/config.local",
+        )
+    stored = remote_config.normalize_url(url, ws.root)
+
+    def edit(document: Any) -> None:
+        import tomlkit
+
+        table = tomlkit.table()
+        table["url"] = stored
+        _remote_tables(document)[name] = table
+        if default:
+            _set_default(document, name)
+
+    edit_toml(_config_path(ws, local), edit)
+    where = ".gitml/config.local" if local else ".gitml/config"
+    _say(
+        ctx, f"Added remote '{name}' ({stored}) to {where}" + (" as the default" if default else "")
+    )
+
+
+@remote_app.command("list")
+def remote_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List remotes (credentials are masked)."""
+    from gitml import remote_config
+
+    ws = _workspace(ctx)
+    remotes = remote_config.all_remotes(ws.config)
+
+    def shown(options: dict[str, Any]) -> dict[str, Any]:
+        return {k: "***" if remote_config.is_credential_key(k) else v for k, v in options.items()}
+
+    if as_json:
+        _print_json(
+            {
+                "default": remote_config.default_name(ws.config),
+                "remotes": [
+                    {
+                        "name": r.name,
+                        "url": r.url,
+                        "default": r.is_default,
+                        "options": shown(r.options),
+                    }
+                    for r in remotes
+                ],
+            }
+        )
+        return
+    if not remotes:
+        _say(ctx, "No remotes. Add one with 'gitml remote add -d NAME URL'.")
+        return
+    for r in remotes:
+        mark = " (default)" if r.is_default else ""
+        typer.echo(f"{r.name}\t{r.url}{mark}")
+        for key, value in shown(r.options).items():
+            typer.echo(f"\t{key} = {value}")
+
+
+@remote_app.command("remove")
+def remote_remove(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Remove a remote from both config files (its data stays where it is)."""
+    from gitml import remote_config
+    from gitml.config import edit_toml
+    from gitml.errors import RemoteNotConfiguredError
+
+    ws = _workspace(ctx)
+    if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
+        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
+
+    def edit(document: Any) -> None:
+        tables = document.get("remote")
+        if tables is not None and name in tables:
+            del tables[name]
+            if not tables:
+                del document["remote"]
+        core = document.get("core")
+        if core is not None and core.get("remote") == name:
+            _set_default(document, None)
+
+    for local in (False, True):
+        path = _config_path(ws, local)
+        if path.exists():
+            edit_toml(path, edit)
+    _say(ctx, f"Removed remote '{name}'")
+
+
+@remote_app.command("default")
+def remote_default(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Remote to make the default.")] = None,
+    local: LocalOpt = False,
+    unset: Annotated[bool, typer.Option("--unset", help="Clear the default.")] = False,
+) -> None:
+    """Show or set the default remote."""
+    from gitml import remote_config
+    from gitml.config import edit_toml
+    from gitml.errors import RemoteNotConfiguredError
+
+    ws = _workspace(ctx)
+    if name is None and not unset:
+        current = remote_config.default_name(ws.config)
+        if current is None:
+            raise RemoteNotConfiguredError("no default remote")
+        typer.echo(current)
+        return
+    if name is not None and not any(r.name == name for r in remote_config.all_remotes(ws.config)):
+        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
+    edit_toml(_config_path(ws, local), lambda document: _set_default(document, name))
+    _say(ctx, "Cleared the default remote" if name is None else f"Default remote: '{name}'")
+
+
+@remote_app.command("modify")
+def remote_modify(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    key: Annotated[
+        str,
+        typer.Argument(help="url, endpoint_url, profile, region, or any fsspec storage option."),
+    ],
+    value: Annotated[
+        str | None, typer.Argument(help="New value (true/false and integers are typed).")
+    ] = None,
+    local: LocalOpt = False,
+    unset: Annotated[bool, typer.Option("--unset", help="Remove the option.")] = False,
+) -> None:
+    """Set or unset one option of a remote."""
+    from gitml import remote_config
+    from gitml.config import edit_toml
+    from gitml.errors import ConfigError, RemoteNotConfiguredError, UsageError
+
+    ws = _workspace(ctx)
+    if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
+        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
+    if not key.replace("_", "").replace("-", "").isalnum():
+        raise UsageError(f"invalid option name {key[:60]!r}")
+    if unset == (value is not None):
+        raise UsageError("give a VALUE, or --unset without one")
+    if unset and key == "url":
+        raise UsageError("a remote needs a url; use 'gitml remote remove' to drop it")
+    if not local and not unset:
+        if remote_config.is_credential_key(key):
+            raise ConfigError(
+                f"'{key}' is a credential and must not go into the git-tracked .gitml/config",
+                hint=f"use: gitml remote modify --local {name} {key} VALUE",
+            )
+        if key == "url" and value is not None and remote_config.url_has_password(value):
+            raise ConfigError(
+                "the URL contains a password, which must not go into the git-tracked config",
+                hint="use --local",
+            )
+    parsed: Any = None
+    if value is not None:
+        parsed = (
+            remote_config.normalize_url(value, ws.root)
+            if key == "url"
+            else remote_config.parse_value(value)
+        )
+
+    def edit(document: Any) -> None:
+        import tomlkit
+
+        tables = _remote_tables(document)
+        table = tables.get(name)
+        if table is None:
+            if unset:
+                return
+            table = tomlkit.table()
+            tables[name] = table
+        if unset:
+            if key in table:
+                del table[key]
+        else:
+            table[key] = parsed
+        if not tables:
+            del document["remote"]
+
+    edit_toml(_config_path(ws, local), edit)
+    where = ".gitml/config.local" if local else ".gitml/config"
+    if unset:
+        _say(ctx, f"Unset {key} of remote '{name}' in {where}")
+    else:
+        shown = "***" if remote_config.is_credential_key(key) else parsed
+        _say(ctx, f"Set {key} = {shown} for remote '{name}' in {where}")
+
+
+# push / fetch / pull ----------------------------------------------------------------------------
+
+
+def push(
+    ctx: typer.Context,
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    jobs: JobsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upload cache objects of tracked outputs that the remote lacks."""
+    from gitml.ops.sync import push as do_push
+
+    result = do_push(_workspace(ctx), remote, paths, jobs=jobs)
+    if as_json:
+        _print_json(result.to_json())
+    elif result.transferred:
+        _say(
+            ctx,
+            f"Pushed {_plural(len(result.transferred), 'object')} "
+            f"({_human(result.bytes)}) to '{result.remote}'",
+        )
+    elif result.ok:
+        _say(ctx, f"Everything is already on '{result.remote}'")
+    missing = [(p, f"{p}: not in the local cache, so not pushed") for p in result.not_in_cache]
+    _fail(
+        result.failed + missing,
+        f"{len(result.failed) + len(missing)} object(s) could not be pushed to '{result.remote}'",
+        hint="objects missing from the cache must come from another remote or be added again"
+        if missing
+        else None,
+    )
+
+
+def fetch(
+    ctx: typer.Context,
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    jobs: JobsOpt = None,
+    rev: Annotated[
+        list[str] | None,
+        typer.Option("--rev", help="Fetch what this git revision needs (repeatable)."),
+    ] = None,
+    all_branches: Annotated[
+        bool, typer.Option("--all-branches", help="Also every local branch tip.")
+    ] = False,
+    all_tags: Annotated[bool, typer.Option("--all-tags", help="Also every tag.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download objects that tracked outputs need into the cache (the workspace is untouched)."""
+    from gitml.ops.sync import fetch as do_fetch
+
+    result = do_fetch(
+        _workspace(ctx),
+        remote,
+        paths,
+        revs=rev or [],
+        all_branches=all_branches,
+        all_tags=all_tags,
+        jobs=jobs,
+    )
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        _report_fetch(ctx, result)
+    _fail(
+        result.failed,
+        f"{len(result.failed)} object(s) could not be fetched from '{result.remote}'",
+    )
+
+
+def _report_fetch(ctx: typer.Context, result: Any) -> None:
+    if result.transferred:
+        _say(
+            ctx,
+            f"Fetched {_plural(len(result.transferred), 'object')} "
+            f"({_human(result.bytes)}) from '{result.remote}'",
+        )
+    elif not result.failed:
+        _say(ctx, "Everything is already in the cache")
+
+
+def pull(
+    ctx: typer.Context,
+    paths: PathsArg = None,
+    remote: RemoteOpt = None,
+    jobs: JobsOpt = None,
+    force: Annotated[
+        bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch, then check out: make the workspace match the pointer files."""
+    from gitml.ops.sync import pull as do_pull
+
+    ws = _workspace(ctx)
+    result = do_pull(ws, remote, paths, jobs=jobs, force=force)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        _report_fetch(ctx, result.fetch)
+        for relpath in result.restored:
+            _say(ctx, f"Restored {ws.display(relpath)}")
+    problems = result.fetch.failed + [
+        (p, f"{ws.display(p)}: not checked out ({reason})")
+        for p, reason in result.failed
+        if p not in {f for f, _ in result.fetch.failed}
+    ]
+    _fail(problems, f"{len(problems)} problem(s) while pulling from '{result.fetch.remote}'")
+
+
+# status --remote ---------------------------------------------------------------------------------
+
+
+def show_remote_status(
+    ctx: typer.Context, paths: list[str] | None, remote: str | None, as_json: bool
+) -> None:
+    """`gitml status --remote [NAME]`: what the remote lacks."""
+    from gitml import remote_config
+    from gitml.ops.sync import remote_status
+
+    ws = _workspace(ctx)
+    if remote is None and paths:
+        names = {r.name for r in remote_config.all_remotes(ws.config)}
+        if paths[0] in names and not (Path.cwd() / paths[0]).exists():
+            remote, paths = paths[0], paths[1:]
+    result = remote_status(ws, remote, paths or None)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    if not result.outputs:
+        _say(ctx, f"Everything is on '{result.remote}'")
+        return
+    typer.echo(f"Missing on '{result.remote}':")
+    for o in result.outputs:
+        extra = f"; {o.not_in_cache} not in the local cache either" if o.not_in_cache else ""
+        typer.echo(
+            f"\t{ws.display(o.path)} ({_plural(o.missing, 'object')}, "
+            f"{_human(o.missing_bytes)}{extra})"
+        )

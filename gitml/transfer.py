@@ -1,0 +1,75 @@
+"""The transfer queue: runs one function per object on a thread pool, with progress.
+
+Per-object problems (a corrupt or missing object) are collected and the rest go on;
+anything else (unreachable, credentials, permission, disk full) stops the queue at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from gitml.errors import IntegrityError, ObjectNotFoundError
+from gitml.hashing import Oid
+from gitml.progress import Progress
+
+
+@dataclass(frozen=True)
+class Item:
+    oid: Oid
+    size: int
+    label: str  # a workspace path using the object, for messages
+
+
+@dataclass
+class Outcome:
+    done: list[Item] = field(default_factory=list)
+    failed: list[tuple[Item, str]] = field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return sum(i.size for i in self.done)
+
+
+PER_OBJECT_ERRORS = (IntegrityError, ObjectNotFoundError)
+
+
+def run(
+    items: Sequence[Item],
+    work: Callable[[Item, Callable[[int], None]], None],
+    *,
+    jobs: int,
+    progress: Progress,
+    description: str,
+) -> Outcome:
+    """Call `work(item, on_bytes)` for every item on `jobs` threads."""
+    outcome = Outcome()
+    if not items:
+        return outcome
+    total = sum(i.size for i in items)
+    with progress.task(f"{description} ({len(items)} files)", total, unit="bytes") as task:
+
+        def one(item: Item) -> None:
+            work(item, task.advance)
+
+        pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="gitml-transfer")
+        try:
+            futures: dict[Future[None], Item] = {pool.submit(one, item): item for item in items}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    item = futures[future]
+                    exc = future.exception()
+                    if exc is None:
+                        outcome.done.append(item)
+                    elif isinstance(exc, PER_OBJECT_ERRORS):
+                        outcome.failed.append((item, str(exc)))
+                    else:
+                        for other in pending:
+                            other.cancel()
+                        raise exc
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcome
