@@ -41,6 +41,7 @@ FORMAT = 1
 MARKER = "gitml-remote.json"
 OBJECTS = "objects"
 DIRS = "dirs"  # dirs/blake3/<2>/<62>: empty record "this manifest's files are all here"
+RUNS = "runs"  # runs/<2>/<62>/<64 hex>: empty run-cache marker (key -> entry object)
 TEMP_PREFIX = ".tmp-"
 
 # Objects below SMALL_MAX move as one in-memory buffer (one request each, `jobs` at a
@@ -319,6 +320,32 @@ class RemoteStore:
             listed = list(oids)
             return {oid for oid, ok in zip(listed, pool.map(has, listed), strict=True) if ok}
 
+    # Run-cache markers: runs/<key[:2]>/<key[2:]>/<entry hex> (docs/spec/run-cache.md) --
+
+    def run_markers(self, key: str | None = None) -> set[tuple[str, Oid]]:
+        """(run key, entry object id) of every marker, or of one key's: one listing.
+        Remotes that cannot list (plain HTTP) report none."""
+        if not self.can_list:
+            return set()
+        self.check_format()
+        base = f"{self.root}/{RUNS}"
+        with self._errors("listing the run-cache"):
+            try:
+                if key is None:
+                    paths = self.fs.find(base)
+                else:
+                    paths = self.fs.ls(f"{base}/{key[:2]}/{key[2:]}", detail=False)
+            except FileNotFoundError as exc:
+                if _is_missing_bucket(exc):
+                    raise
+                paths = []
+        return set(_markers_from_paths(paths))
+
+    def add_run_marker(self, relpath: str) -> None:
+        """Write one empty marker (`runcache.marker_relpath`); its objects must be here."""
+        with self._errors("writing a run-cache marker"):
+            self._write(f"{self.root}/{relpath}", b"")
+
     # Writing ----------------------------------------------------------------------
 
     def _write(self, path: str, data: bytes) -> None:
@@ -487,6 +514,19 @@ def _oids_from_paths(paths: Iterable[str]) -> Iterator[Oid]:
             continue
         with contextlib.suppress(FormatError):
             yield Oid.from_hex(shard + rest)
+
+
+def _markers_from_paths(paths: Iterable[str]) -> Iterator[tuple[str, Oid]]:
+    hexdigits = set("0123456789abcdef")
+    for path in paths:
+        parts = str(path).rstrip("/").rsplit("/", 3)
+        if len(parts) < 3:
+            continue
+        key = parts[-3] + parts[-2]
+        if len(parts[-3]) != 2 or len(key) != 64 or not set(key) <= hexdigits:
+            continue
+        with contextlib.suppress(FormatError):
+            yield key, Oid.from_hex(parts[-1])
 
 
 def _is_missing_bucket(exc: BaseException) -> bool:
