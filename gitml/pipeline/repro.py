@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
+from gitml.hashing import Oid
 from gitml.outputs import observe, place_dir, place_file
 from gitml.pipeline.dag import Graph, build_graph
 from gitml.pipeline.lockfile import LOCK_FILE, Lockfile
@@ -236,6 +237,9 @@ class _Runner:
                 deps = tuple(observed.paths[d] for d in stage.deps)
                 params = param_values(observed)
                 deps_locked = tuple(d for d in deps if d is not None)
+                if self._try_locked_outs(stage, reasons):
+                    self.emit(name, f"Stage '{name}' outputs restored from the cache (not run)")
+                    return StageResult(name, RESTORED, reasons)
                 if self._try_run_cache(stage, deps_locked, params):
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
@@ -272,8 +276,53 @@ class _Runner:
         hit = runcache.lookup(self.ws.cache, key, self.source)
         if hit is None:
             return False
+        self._restore_outs(hit.entry.outs)
+        self._write_lock(stage, deps, params, hit.entry.outs)
+        return True
+
+    def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
+        """Only outs are missing and the lock entry still holds for everything else: put
+        back the recorded outs when their objects are in the cache (or, with `--pull`,
+        on the remote) instead of running the stage."""
+        entry = self.lock.entries.get(stage.name)
+        if (
+            entry is None
+            or not self.options.run_cache
+            or self.options.force
+            or not reasons
+            or any(r.kind is not ReasonKind.OUT_MISSING for r in reasons)
+            or not all(o.cache for o in stage.outs)
+        ):
+            return False
+        outs = [entry.out(r.subject) for r in reasons]
+        missing = [o for o in outs if o is None]
+        if missing or not self._have_objects([o for o in outs if o is not None]):
+            return False
+        self._restore_outs(tuple(o for o in outs if o is not None))
+        return True
+
+    def _have_objects(self, outs: list[LockedPath]) -> bool:
+        """Whether the cache holds (after fetching from the source) what `outs` need."""
+        cache = self.ws.cache
+
+        def lacking() -> list[Oid]:
+            found = [o.oid for o in outs if not cache.exists(o.oid)]
+            for out in outs:
+                if out.is_dir and cache.exists(out.oid):
+                    found += cache.missing([e.oid for e in cache.load_manifest(out.oid)])
+            return found
+
+        need = lacking()
+        for _ in range(2):  # outs and manifests, then the files of fetched manifests
+            if not need or self.source is None:
+                break
+            self.source.fetch_objects(need)
+            need = lacking()
+        return not need
+
+    def _restore_outs(self, outs: tuple[LockedPath, ...]) -> None:
         linker = fsutil.Linker(self.ws.config.link_types)
-        for out in hit.entry.outs:
+        for out in outs:
             target = self.ws.abspath(out.path)
             fsutil.remove_path(target)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -290,8 +339,6 @@ class _Runner:
                 if not target.is_symlink():
                     self.ws.state.put(out.path, os.stat(target), out.oid)
             self._ignore(out.path)
-        self._write_lock(stage, deps, params, hit.entry.outs)
-        return True
 
     def _prepare_outs(self, stage: Stage) -> None:
         cached = [o.path for o in stage.outs if o.cache]
