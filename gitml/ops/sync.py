@@ -23,6 +23,7 @@ from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.ops.checkout import CheckoutResult
+    from gitml.ops.pipeline_sync import RunSync
     from gitml.remote import RemoteStore
 
 
@@ -43,6 +44,7 @@ class SyncResult:
     already: int = 0  # objects the destination already had
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     not_in_cache: list[str] = field(default_factory=list)  # push: paths whose objects are absent
+    runs: RunSync | None = None  # run-cache entries moved (docs/spec/run-cache.md)
 
     @property
     def bytes(self) -> int:
@@ -60,6 +62,7 @@ class SyncResult:
             "already_present": self.already,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "not_in_cache": self.not_in_cache,
+            **({"runs": self.runs.to_json()} if self.runs is not None else {}),
         }
 
 
@@ -98,6 +101,7 @@ class RemoteStatus:
     remote: str
     checked: int  # objects looked at
     outputs: list[OutputRemoteStatus] = field(default_factory=list)
+    runs_missing: int | None = None  # run-cache entries a push would send
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -105,6 +109,7 @@ class RemoteStatus:
             "checked_objects": self.checked,
             "missing_objects": sum(o.missing for o in self.outputs),
             "outputs": [o.to_json() for o in self.outputs],
+            **({"runs_missing": self.runs_missing} if self.runs_missing is not None else {}),
         }
 
 
@@ -151,12 +156,20 @@ def _select(
 
 
 def workspace_targets(ws: Workspace, user_paths: list[str] | None) -> list[Target]:
+    """Outputs tracked by pointer files, then stage outs recorded in gitml.lock."""
+    from gitml.ops.pipeline_sync import stage_outputs
+
     rels = [ws.relpath(p) for p in user_paths] if user_paths else None
+    stage_outs = stage_outputs(ws)
 
     def pointer_of(output: str) -> tuple[Pointer, str]:
+        if output in stage_outs:
+            return stage_outs[output], f"gitml.lock ({output})"
         return ws.read_pointer(output), f"{output}.gitml"
 
-    return _select(ws.tracked_outputs(), rels, pointer_of)
+    tracked = ws.tracked_outputs()
+    tracked += [o for o in stage_outs if o not in tracked]
+    return _select(tracked, rels, pointer_of)
 
 
 def revision_targets(ws: Workspace, rev: str, user_paths: list[str] | None) -> list[Target]:
@@ -297,6 +310,7 @@ def push(
     remote: str | None = None,
     user_paths: list[str] | None = None,
     *,
+    run_cache: bool = True,
     jobs: int | None = None,
 ) -> SyncResult:
     """Upload the objects of the workspace's tracked outputs that the remote lacks.
@@ -344,7 +358,16 @@ def push(
     for oid in sorted(plan.whole_dirs - complete):
         if oid in on_remote and plan.manifest_entries[oid] <= on_remote:
             store.mark_complete(oid)
+    if run_cache and not user_paths:  # a push of named paths sends only those
+        _push_runs(ws, store, on_remote, result)
     return result
+
+
+def _push_runs(ws: Workspace, store: RemoteStore, known: set[Oid], result: SyncResult) -> None:
+    from gitml.ops.pipeline_sync import push_runs
+
+    result.runs = push_runs(ws, store, known)
+    result.failed += result.runs.failed
 
 
 # Fetch -----------------------------------------------------------------------------------
@@ -359,11 +382,22 @@ def fetch(
     all_branches: bool = False,
     all_tags: bool = False,
     jobs: int | None = None,
+    run_cache: bool = True,
 ) -> SyncResult:
     """Download into the cache the objects that the selected outputs need and it lacks."""
     store = open_store(ws, remote, jobs)
     targets = _gather_targets(ws, user_paths, revs or [], all_branches, all_tags)
-    return _fetch_targets(ws, store, targets)
+    result = _fetch_targets(ws, store, targets)
+    if run_cache and not user_paths:
+        _fetch_runs(ws, store, result)
+    return result
+
+
+def _fetch_runs(ws: Workspace, store: RemoteStore, result: SyncResult) -> None:
+    from gitml.ops.pipeline_sync import fetch_runs
+
+    result.runs = fetch_runs(ws, store)
+    result.failed += result.runs.failed
 
 
 def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> SyncResult:
@@ -431,6 +465,7 @@ def pull(
     *,
     jobs: int | None = None,
     force: bool = False,
+    run_cache: bool = True,
 ) -> PullResult:
     """Fetch, then check out the selected outputs (or only the named files inside a
     tracked directory)."""
@@ -439,6 +474,8 @@ def pull(
     store = open_store(ws, remote, jobs)
     targets = workspace_targets(ws, user_paths)
     fetched = _fetch_targets(ws, store, targets)
+    if run_cache and not user_paths:
+        _fetch_runs(ws, store, fetched)
     result = PullResult(fetched)
     whole = [t.output for t in targets if t.subpaths is None]
     partial = [t for t in targets if t.subpaths is not None]
@@ -543,4 +580,8 @@ def remote_status(
                     sum(1 for i in lacking if i.oid in not_cached),
                 )
             )
+    if not user_paths:
+        from gitml.ops.pipeline_sync import runs_missing
+
+        status.runs_missing = runs_missing(ws, store)
     return status
