@@ -114,7 +114,7 @@ def _summary(results: list[Any]) -> str:
     for r in results:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     labels = [
-        ("ran", "ran"), ("restored", "restored from the run-cache"),
+        ("ran", "ran"), ("restored", "restored from the cache"),
         ("unchanged", "up to date"), ("frozen", "frozen"), ("failed", "failed"),
         ("skipped", "not run"),
     ]  # fmt: skip
@@ -142,6 +142,17 @@ def repro(
     no_run_cache: Annotated[
         bool, typer.Option("--no-run-cache", help="Run commands even if the run-cache has them.")
     ] = False,
+    pull: Annotated[
+        bool,
+        typer.Option(
+            "--pull",
+            help="First fetch missing deps, then restore stages from the remote's run-cache "
+            "and outputs (not with --dry).",
+        ),
+    ] = False,
+    remote: Annotated[
+        str | None, typer.Option("-r", "--remote", help="Remote for --pull (default: core.remote).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
@@ -173,7 +184,15 @@ def repro(
             out_stream.buffer.write(f"[{stage}] ".encode() + line)
             out_stream.buffer.flush()
 
-    result = do_repro(ws, options, emit, output)
+    source = None
+    if pull and not dry:
+        from gitml.ops.pipeline_sync import RemoteRunSource, pull_missing_deps
+        from gitml.ops.sync import open_store
+
+        for path in pull_missing_deps(ws, remote, options):
+            emit(f"Restored {ws.display(path)}")
+        source = RemoteRunSource(ws, open_store(ws, remote, None))
+    result = do_repro(ws, options, emit, output, source)
     if as_json:
         _print_json({"stages": [r.to_json() for r in result.stages]})
     elif dry:

@@ -33,6 +33,10 @@ PathsArg = Annotated[
     list[str] | None,
     typer.Argument(help="Limit to these outputs, or files inside a tracked directory."),
 ]
+NoRunCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-run-cache", help="Leave run-cache entries alone (only output objects)."),
+]
 LocalOpt = Annotated[
     bool, typer.Option("--local", help="Write to .gitml/config.local (not tracked by git).")
 ]
@@ -60,6 +64,10 @@ def _human(size: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _runs(n: int) -> str:
+    return f"{n} run-cache {'entry' if n == 1 else 'entries'}"
 
 
 def _workspace(ctx: typer.Context) -> Any:
@@ -334,12 +342,14 @@ def push(
     paths: PathsArg = None,
     remote: RemoteOpt = None,
     jobs: JobsOpt = None,
+    no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload cache objects of tracked outputs that the remote lacks."""
+    """Upload cache objects of tracked outputs and stage outs that the remote lacks, and
+    (unless PATHs are given) run-cache entries."""
     from gitml.ops.sync import push as do_push
 
-    result = do_push(_workspace(ctx), remote, paths, jobs=jobs)
+    result = do_push(_workspace(ctx), remote, paths, jobs=jobs, run_cache=not no_run_cache)
     if as_json:
         _print_json(result.to_json())
     elif result.transferred:
@@ -348,8 +358,16 @@ def push(
             f"Pushed {_plural(len(result.transferred), 'object')} "
             f"({_human(result.bytes)}) to '{result.remote}'",
         )
-    elif result.ok:
+    elif result.ok and not (result.runs and result.runs.transferred):
         _say(ctx, f"Everything is already on '{result.remote}'")
+    if not as_json and result.runs and result.runs.transferred:
+        runs = result.runs
+        size = sum(i.size for i in runs.objects)
+        _say(
+            ctx,
+            f"Pushed {_runs(runs.transferred)}"
+            f" ({_plural(len(runs.objects), 'object')}, {_human(size)})",
+        )
     missing = [(p, f"{p}: not in the local cache, so not pushed") for p in result.not_in_cache]
     _fail(
         result.failed + missing,
@@ -373,9 +391,11 @@ def fetch(
         bool, typer.Option("--all-branches", help="Also every local branch tip.")
     ] = False,
     all_tags: Annotated[bool, typer.Option("--all-tags", help="Also every tag.")] = False,
+    no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download objects that tracked outputs need into the cache (the workspace is untouched)."""
+    """Download objects that tracked outputs need into the cache (the workspace is
+    untouched), and (unless PATHs are given) the remote's run-cache entries."""
     from gitml.ops.sync import fetch as do_fetch
 
     result = do_fetch(
@@ -386,6 +406,7 @@ def fetch(
         all_branches=all_branches,
         all_tags=all_tags,
         jobs=jobs,
+        run_cache=not no_run_cache,
     )
     if as_json:
         _print_json(result.to_json())
@@ -404,8 +425,10 @@ def _report_fetch(ctx: typer.Context, result: Any) -> None:
             f"Fetched {_plural(len(result.transferred), 'object')} "
             f"({_human(result.bytes)}) from '{result.remote}'",
         )
-    elif not result.failed:
+    elif not result.failed and not (result.runs and result.runs.transferred):
         _say(ctx, "Everything is already in the cache")
+    if result.runs and result.runs.transferred:
+        _say(ctx, f"Fetched {_runs(result.runs.transferred)} from '{result.remote}'")
 
 
 def pull(
@@ -416,13 +439,14 @@ def pull(
     force: Annotated[
         bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
     ] = False,
+    no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch, then check out: make the workspace match the pointer files."""
+    """Fetch, then check out: make the workspace match the pointer files and gitml.lock."""
     from gitml.ops.sync import pull as do_pull
 
     ws = _workspace(ctx)
-    result = do_pull(ws, remote, paths, jobs=jobs, force=force)
+    result = do_pull(ws, remote, paths, jobs=jobs, force=force, run_cache=not no_run_cache)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -456,7 +480,7 @@ def show_remote_status(
     if as_json:
         _print_json(result.to_json())
         return
-    if not result.outputs:
+    if not result.outputs and not result.runs_missing:
         _say(ctx, f"Everything is on '{result.remote}'")
         return
     typer.echo(f"Missing on '{result.remote}':")
@@ -466,3 +490,5 @@ def show_remote_status(
             f"\t{ws.display(o.path)} ({_plural(o.missing, 'object')}, "
             f"{_human(o.missing_bytes)}{extra})"
         )
+    if result.runs_missing:
+        typer.echo(f"\t{_runs(result.runs_missing)} (gitml push sends them)")
