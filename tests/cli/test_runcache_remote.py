@@ -20,6 +20,8 @@ from tests.conftest import Result, git, make_repo, run_gitml, write
 from tests.s3_endpoint import S3Endpoint
 
 OUTPUTS = ("gen.txt", "features", "model.bin", "metrics.json")
+TRAIN_ARGS = ("--in", "features", "--in", "gen.txt", "--param", "params.yaml:lr")
+TRAIN_ARGS += ("--out", "model.bin", "--out", "metrics.json")
 
 
 class RemoteView:
@@ -169,10 +171,7 @@ def _stages(step: Path, extra: Extra | None = None) -> dict[str, Any]:
                 "outs": ["features"],
             },
             "train": {
-                "cmd": step_cmd(
-                    step, "train", "--in", "features", "--in", "gen.txt",
-                    "--param", "params.yaml:lr", "--out", "model.bin", "--out", "metrics.json",
-                ),  # fmt: skip
+                "cmd": step_cmd(step, "train", *TRAIN_ARGS),
                 "deps": ["features", "gen.txt"],
                 "params": ["lr"],
                 "outs": ["model.bin"],

@@ -202,3 +202,22 @@ def test_directory_records(store: RemoteStore, cache: Cache) -> None:
     assert store.present({first}) == set()
     store.unmark_complete([first])
     assert store.complete_dirs({first}) == set()
+
+
+def test_run_markers_listed_all_at_once_or_per_key(store: RemoteStore, cache: Cache) -> None:
+    from gitml.pipeline.runcache import marker_relpath
+
+    assert store.run_markers() == set()  # no runs/ folder yet
+    store.prepare_write()
+    keys = [hash_bytes(f"key {i}".encode()).hexdigest for i in range(3)]
+    entries = [hash_bytes(f"entry {i}".encode()) for i in range(4)]
+    written = {(keys[0], entries[0]), (keys[0], entries[1]), (keys[1], entries[2])}
+    for key, entry in sorted(written):
+        store.add_run_marker(marker_relpath(key, entry))
+    # Names that are not markers are ignored (a temp file, a short name).
+    store.fs.pipe_file(f"{store.root}/runs/{keys[2][:2]}/{keys[2][2:]}/.tmp-abc", b"")
+    store.fs.pipe_file(f"{store.root}/runs/zz/notakey/{entries[3].hexdigest}", b"")
+    assert store.run_markers() == written
+    assert store.run_markers(keys[0]) == {(keys[0], entries[0]), (keys[0], entries[1])}
+    assert store.run_markers(keys[2]) == set()
+    assert store.fs.cat_file(f"{store.root}/{marker_relpath(keys[1], entries[2])}") == b""
