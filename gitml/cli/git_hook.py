@@ -51,7 +51,7 @@ def _pre_commit(ws: Workspace, strict: bool) -> None:
         return
     lines = ["gitml: tracked data changed but its pointer or gitml.lock was not updated:"]
     for p in report.problems:
-        what = f"stage {p.path}" if p.state == "stage stale" else ws.display(p.path)
+        what = p.path if p.state == "stage stale" else ws.display(p.path)
         lines.append(f"\t{p.state + ':':<20} {what}" + (f" ({p.message})" if p.message else ""))
     lines.append(
         "Record the data with 'gitml commit' (stages: 'gitml repro'), then 'git add' the "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from gitml.hashing import hash_file
 from tests.conftest import GITML, git, make_repo, run_gitml, write
@@ -399,3 +403,32 @@ def test_hooks_in_a_repository_without_gitml_do_nothing(tmp_path: Path) -> None:
     done = _git("commit", "-qm", "no gitml", cwd=root)
     assert done.returncode == 0, done.stderr
     assert "error" not in done.stderr
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gitml.pipeline") is None,
+    reason="pipelines (gitml.yaml stages) are not in this build yet",
+)
+def test_pre_commit_strict_blocks_a_stale_gitml_lock(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    write(root / "params.yaml", "lr: 0.1\n")
+    write(
+        root / "train.py",
+        "import yaml\nopen('out.txt','w').write(str(yaml.safe_load(open('params.yaml'))))\n",
+    )
+    run_gitml("stage", "add", "-n", "train", "-d", "train.py", "-p", "lr", "-o", "out.txt",
+              f"{sys.executable} train.py", cwd=root)  # fmt: skip
+    run_gitml("repro", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "pipeline", cwd=root)
+    run_gitml("install", "--strict", cwd=root)
+    write(root / "params.yaml", "lr: 0.5\n")
+    head = git("rev-parse", "HEAD", cwd=root)
+    done = _git("commit", "-qam", "lr without repro", cwd=root)
+    assert done.returncode == 1
+    assert "stage stale:" in done.stderr and "train" in done.stderr
+    assert git("rev-parse", "HEAD", cwd=root) == head
+    run_gitml("repro", cwd=root)
+    git("add", "-A", cwd=root)
+    done = _git("commit", "-qm", "lr with repro", cwd=root)
+    assert done.returncode == 0, done.stderr
