@@ -8,7 +8,14 @@ from pathlib import Path
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import PathError
-from gitml.outputs import Observed, ObservedFile, observe, shares_inode_with_cache
+from gitml.outputs import (
+    Observed,
+    ObservedFile,
+    object_executable,
+    observe,
+    shares_inode_with_cache,
+    sibling_temp,
+)
 from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
 from gitml.workspace import Workspace
 
@@ -30,6 +37,16 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
+    if (ws.root / "gitml.yaml").exists():
+        from gitml.pipeline.spec import load_pipeline
+
+        pipeline = load_pipeline(ws.root)
+        owner = pipeline.out_owner(relpath) if pipeline else None
+        if owner is not None:
+            raise PathError(
+                f"{shown}: is output '{owner[1]}' of stage '{owner[0]}' in gitml.yaml",
+                hint="'gitml repro' caches stage outputs; they cannot also be added",
+            )
     for other in tracked:
         if relpath.startswith(other + "/"):
             raise PathError(
@@ -43,7 +60,19 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
             )
 
 
-def _store(ws: Workspace, observed: Observed) -> None:
+def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
+    """A pointer git ignores is invisible to git and to gitml (which lists pointers via git)."""
+    hidden = git.ignored(ws.root, [pointer_path_for(r) for r in relpaths])
+    if hidden:
+        raise PathError(
+            f"{ws.display(hidden[0])}: would be ignored by git, so neither git nor gitml "
+            "would see this pointer file",
+            hint=f"change the .gitignore rule that matches it (git check-ignore -v {hidden[0]})",
+        )
+
+
+def store_observed(ws: Workspace, observed: Observed) -> None:
+    """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
     linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
     absent = set(ws.cache.missing([f.oid for f in observed.files if f.oid]))
@@ -59,7 +88,9 @@ def _store(ws: Workspace, observed: Observed) -> None:
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
-                tmp = f"{f.path}.gitml-link"
+                if object_executable(ws.cache, f.oid) != f.executable:
+                    continue  # a symlink cannot carry its own executable bit: keep the file
+                tmp = sibling_temp(f.path)
                 os.symlink(ws.cache.path(f.oid), tmp)
                 os.replace(tmp, f.path)
 
@@ -88,7 +119,7 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
     if previous is not None:
         _quarantine_edited_links(ws, relpath, previous, observed)
-    _store(ws, observed)
+    store_observed(ws, observed)
     pointer = observed.pointer()
     changed = previous != pointer
     if changed:
@@ -114,6 +145,7 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
                 f"{shown}: is tracked by git; gitml would hide it from git",
                 hint=f"run 'git rm -r --cached {shown}' first",
             )
+        check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
         results = []
         try:
             for relpath in relpaths:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from gitml import fsutil
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
+from gitml.hashing import Oid
 from gitml.manifest import Manifest
-from gitml.outputs import Observed, observe, place_dir, place_file
+from gitml.outputs import Observed, observe, place_dir, place_file, shares_inode_with_cache
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -34,14 +35,26 @@ class _Plan:
     manifest: Manifest | None
 
 
-def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
-    """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
-    wanted: dict[str, object] = {}
+def _wanted(plan: _Plan) -> dict[str, Oid]:
     if plan.manifest is not None:
         prefix = plan.relpath + "/"
-        wanted = {prefix + e.relpath: e.oid for e in plan.manifest}
-    else:
-        wanted = {plan.relpath: plan.pointer.oid}
+        return {prefix + e.relpath: e.oid for e in plan.manifest}
+    return {plan.relpath: plan.pointer.oid}
+
+
+def _drop_edited_links(ws: Workspace, plan: _Plan) -> None:
+    """A hardlinked file edited in place changed the object it shares an inode with:
+    drop that object so it is never served under its old id (docs/design.md)."""
+    wanted = _wanted(plan)
+    for f in plan.observed.files:
+        oid = wanted.get(f.relpath)
+        if oid is not None and f.oid != oid and shares_inode_with_cache(f, ws.cache, oid):
+            ws.cache.quarantine(oid)
+
+
+def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
+    """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
+    wanted = _wanted(plan)
     lost = []
     for f in plan.observed.files:
         if wanted.get(f.relpath) == f.oid:
@@ -57,12 +70,23 @@ def _missing_objects(ws: Workspace, plan: _Plan) -> int:
     return len(ws.cache.missing([e.oid for e in plan.manifest]))
 
 
+def _stage_outputs(ws: Workspace) -> dict[str, Pointer]:
+    """Cached outs of pipeline stages as recorded in gitml.lock."""
+    if not (ws.root / "gitml.lock").exists():
+        return {}
+    from gitml.pipeline.lockfile import lock_outputs
+
+    return dict(lock_outputs(ws.root))
+
+
 def checkout(
     ws: Workspace, user_paths: list[str] | None = None, *, force: bool = False
 ) -> CheckoutResult:
     result = CheckoutResult()
     with ws.locked():
         tracked = ws.tracked_outputs()
+        stage_outs = _stage_outputs(ws)
+        tracked += [r for r in stage_outs if r not in tracked]
         if user_paths:
             relpaths = []
             for p in user_paths:
@@ -76,7 +100,7 @@ def checkout(
         plans: list[_Plan] = []
         try:
             for relpath in dict.fromkeys(relpaths):
-                pointer = ws.read_pointer(relpath)
+                pointer = stage_outs.get(relpath) or ws.read_pointer(relpath)
                 observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
                 if observed.kind == pointer.kind and observed.pointer() == pointer:
                     result.unchanged.append(relpath)
@@ -91,7 +115,9 @@ def checkout(
                         raise FormatError(
                             f"{relpath}.gitml: size/nfiles disagree with manifest {pointer.oid}"
                         )
-                plans.append(_Plan(relpath, pointer, observed, manifest))
+                plan = _Plan(relpath, pointer, observed, manifest)
+                _drop_edited_links(ws, plan)
+                plans.append(plan)
             if not force:
                 for plan in plans:
                     lost = _unsaved(ws, plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitml.errors import GitmlError
 from gitml.outputs import Observed, observe, shares_inode_with_cache
@@ -54,7 +55,7 @@ def _missing_objects(ws: Workspace, pointer: Pointer) -> bool:
     if not ws.cache.exists(pointer.oid):
         return True
     if pointer.kind == "dir":
-        return bool(ws.cache.missing([e.oid for e in ws.cache.load_manifest(pointer.oid)]))
+        return bool(ws.cache.missing(ws.cache.manifest_object_ids(pointer.oid)))
     return False
 
 
@@ -99,3 +100,12 @@ def status(ws: Workspace, user_paths: list[str] | None = None) -> list[OutputSta
     finally:
         ws.state.save()
     return results
+
+
+def stage_status(ws: Workspace) -> list[Any]:
+    """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus)."""
+    if not (ws.root / "gitml.yaml").exists():
+        return []
+    from gitml.pipeline.status import stage_status as pipeline_status
+
+    return pipeline_status(ws)
