@@ -105,7 +105,13 @@ def _s3_kwargs(
     for key in ("region", "region_name"):
         if key in opts:
             client_kwargs["region_name"] = opts.pop(key)
-    config_kwargs = {**_S3_TIMEOUTS, "max_pool_connections": jobs + LARGE_SLOTS * PART_CONCURRENCY}
+    # A fresh "retries" dict per client: botocore rewrites it in place (max_attempts ->
+    # total_max_attempts), which changed the module default for every later client.
+    config_kwargs = {
+        **_S3_TIMEOUTS,
+        "retries": dict(_S3_TIMEOUTS["retries"]),  # type: ignore[call-overload]
+        "max_pool_connections": jobs + LARGE_SLOTS * PART_CONCURRENCY,
+    }
     config_kwargs.update(opts.pop("config_kwargs", {}) or {})
     return {
         **opts,
