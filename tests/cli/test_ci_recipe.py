@@ -27,8 +27,9 @@ def _has_repro_pull() -> bool:
 
 pytestmark = pytest.mark.skipif(
     not _has_repro_pull(),
-    reason="needs `gitml repro --pull` (pipelines branch) together with push/pull of "
-    "stage outputs and the run-cache (remotes branch); not both in this build yet",
+    reason="needs `gitml repro --pull` (fetch stage outputs and run-cache entries from the "
+    "remote before repro; push of the run-cache); `gitml repro --help` has no --pull in this "
+    "build",
 )
 
 # What a CI system hands the job from its secret store; nothing else reaches gitml.
