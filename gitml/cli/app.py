@@ -240,6 +240,14 @@ from gitml.cli import remote_cmds  # noqa: E402  (remote, push, fetch, pull)
 
 remote_cmds.register(app)
 
+from gitml.cli import hook_cmds  # noqa: E402  (install, git-hook)
+
+hook_cmds.register(app)
+
+from gitml.cli import doctor_cmd  # noqa: E402
+
+doctor_cmd.register(app)
+
 
 def _human(size: int) -> str:
     value = float(size)

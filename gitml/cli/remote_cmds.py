@@ -342,6 +342,10 @@ def push(
     paths: PathsArg = None,
     remote: RemoteOpt = None,
     jobs: JobsOpt = None,
+    rev: Annotated[
+        list[str] | None,
+        typer.Option("--rev", help="Push what this git revision needs (repeatable)."),
+    ] = None,
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -349,7 +353,9 @@ def push(
     (unless PATHs are given) run-cache entries."""
     from gitml.ops.sync import push as do_push
 
-    result = do_push(_workspace(ctx), remote, paths, jobs=jobs, run_cache=not no_run_cache)
+    result = do_push(
+        _workspace(ctx), remote, paths, jobs=jobs, revs=rev or [], run_cache=not no_run_cache
+    )
     if as_json:
         _print_json(result.to_json())
     elif result.transferred:
