@@ -233,6 +233,10 @@ from gitml.cli import remote_cmds  # noqa: E402  (remote, push, fetch, pull)
 
 remote_cmds.register(app)
 
+from gitml.cli import history_cmds  # noqa: E402  (diff, ls, gc, get)
+
+history_cmds.register(app)
+
 
 def _human(size: int) -> str:
     value = float(size)
