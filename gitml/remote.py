@@ -41,13 +41,16 @@ MARKER = "gitml-remote.json"
 OBJECTS = "objects"
 TEMP_PREFIX = ".tmp-"
 
-# Objects below this size move as one in-memory buffer (one request each); larger ones
-# stream in parts of PART_SIZE, at most PART_CONCURRENCY parts in flight, and at most
-# LARGE_SLOTS such files at a time, so memory stays below ~LARGE_SLOTS*4*8 MiB + small.
+# Objects below SMALL_MAX move as one in-memory buffer (one request each, `jobs` at a
+# time). Larger ones go up in parts of PART_SIZE with PART_CONCURRENCY parts in flight and
+# come down as one streamed GET (64 KiB buffers; parallel ranged GETs were 4x slower on
+# moto, docs/design.md), at most LARGE_SLOTS such files at a time: memory stays bounded
+# (measured peak RSS 135 MiB pushing a 256 MiB file to S3, 101 MiB pulling it).
 SMALL_MAX = 4 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
 PART_CONCURRENCY = 4
-LARGE_SLOTS = 4
+GET_CONCURRENCY = 1
+LARGE_SLOTS = 2
 # Asking about few objects: list only their shards instead of the whole store.
 PER_SHARD_MAX = 8
 
@@ -368,7 +371,10 @@ class RemoteStore:
         """A small object's bytes (e.g. a manifest), verified against its id."""
         with self._errors(f"downloading {oid}"):
             try:
-                data: bytes = self.fs.cat_file(self.object_path(oid))
+                if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
+                    data: bytes = self.fs.cat_file(self.object_path(oid), max_concurrency=1)
+                else:
+                    data = self.fs.cat_file(self.object_path(oid))
             except FileNotFoundError as exc:
                 if _is_missing_bucket(exc):
                     raise
@@ -397,7 +403,7 @@ class RemoteStore:
                                 self.object_path(oid),
                                 str(tmp),
                                 chunksize=PART_SIZE,
-                                max_concurrency=PART_CONCURRENCY,
+                                max_concurrency=GET_CONCURRENCY,
                             )
                         else:
                             self.fs.get_file(self.object_path(oid), str(tmp))

@@ -385,3 +385,34 @@ def test_push_names_outputs_missing_from_the_cache(
     assert result.returncode == 1
     assert "model.bin: not in the local cache" in result.stderr
     assert len(_objects(tmp_path / "store")) == 15  # everything else went up
+
+
+def test_http_remote_is_read_only(tmp_path: Path, folder_remote: Configure) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    src, _ = _source(tmp_path, folder_remote)
+    run_gitml("push", cwd=src)
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path / "store"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        dst = _clone(src, tmp_path / "dst")
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        run_gitml("remote", "add", "web", url, cwd=dst)
+        pulled = json.loads(run_gitml("pull", "-r", "web", "--json", cwd=dst).stdout)
+        assert pulled["transferred"] == 16
+        assert _snapshot(dst, "data", "model.bin") == _snapshot(src, "data", "model.bin")
+        status = json.loads(run_gitml("status", "-r", "web", "--json", cwd=dst).stdout)
+        assert status["outputs"] == []
+        refused = run_gitml("push", "-r", "web", cwd=dst, check=False)
+        assert refused.returncode == 1 and "remote 'web' (http://) is read-only" in refused.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
