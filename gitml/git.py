@@ -228,6 +228,21 @@ class CatFile:
         item = self.read_many([object_id]).get(object_id)
         return item[1] if item is not None else None
 
+    def read_path(self, commit: str, path: str) -> bytes | None:
+        """A blob by `commit:path` (plain paths only: no newline), None if absent."""
+        if "\n" in path or not _is_object_id(commit):
+            raise ValueError("read_path needs a commit id and a path without newlines")
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{commit}:{path}\n".encode())
+        proc.stdin.flush()
+        parts = proc.stdout.readline().decode("utf-8", "replace").split()
+        if len(parts) != 3 or not parts[2].isdigit():
+            return None  # "<spec> missing"
+        size = int(parts[2])
+        data = proc.stdout.read(size + 1)[:size]
+        return data if parts[1] == "blob" else None
+
     def close(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
