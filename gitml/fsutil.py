@@ -38,7 +38,8 @@ def translate_disk_full(what: str) -> Iterator[None]:
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write to a temporary sibling, fsync, and rename over `path`."""
-    tmp = temp_name(path.parent, path.name + ".")
+    # Only a prefix of the name: the full name plus a suffix could exceed NAME_MAX.
+    tmp = temp_name(path.parent, path.name[:40] + ".")
     try:
         with translate_disk_full(str(path)):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode)
@@ -123,6 +124,7 @@ class Linker:
 
     def __init__(self, link_types: tuple[str, ...]) -> None:
         self.link_types = link_types
+        self.may_link = "hardlink" in link_types or "symlink" in link_types
         self._refused: set[str] = set()
 
     def candidates(self) -> list[str]:
@@ -136,14 +138,22 @@ class Linker:
             return True
         return False
 
-    def place(self, src: str | Path, dst: str | Path, mode: int = 0o644) -> str:
-        """Create dst from src with the first link type that works; returns it."""
-        for link_type in self.candidates():
+    def place(
+        self, src: str | Path, dst: str | Path, mode: int = 0o644, *, links_ok: bool = True
+    ) -> str:
+        """Create dst from src with the first link type that works; returns it.
+
+        `links_ok=False`: dst needs its own inode and mode (no hardlink or symlink)."""
+        candidates = self.candidates()
+        if not links_ok:
+            candidates = [t for t in candidates if t == "reflink"] + ["copy"]
+        for link_type in candidates:
             try:
                 link_or_copy(src, dst, link_type, mode)
                 return link_type
             except OSError as exc:
-                if not self.refused(link_type, exc):
+                last = link_type == candidates[-1]
+                if last or not (self.refused(link_type, exc) or exc.errno in _UNSUPPORTED):
                     raise
         raise OSError(errno.EOPNOTSUPP, f"no link type of {self.link_types} works", str(dst))
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from gitml.errors import GitError, NotAGitRepoError
 
 
-def _run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    args: list[str], cwd: Path, *, check: bool = True, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL
-        )
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=stdin)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and result.returncode != 0:
@@ -400,3 +400,16 @@ def shallow_clone(url: str, dest: Path, rev: str | None) -> None:
 
             shutil.rmtree(dest, ignore_errors=True)
     run_bytes(dest.parent, [*base, *tail])
+
+
+def ignored(root: Path, relpaths: list[str]) -> list[str]:
+    """Those of `relpaths` (existing or not) that git would ignore and does not track."""
+    if not relpaths:
+        return []
+    names = b"".join(os.fsencode(r) + b"\0" for r in relpaths)
+    result = _run(["check-ignore", "-z", "--stdin"], root, check=False, stdin=names)
+    if result.returncode not in (0, 1):
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git check-ignore failed: {message[-1] if message else result.returncode}")
+    found = {os.fsdecode(n) for n in result.stdout.split(b"\0") if n}
+    return [r for r in relpaths if r in found]

@@ -14,9 +14,14 @@ def _entry(name: str) -> str:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return path.read_text("utf-8").splitlines()
+        # A user's .gitignore need not be UTF-8: keep its bytes as they are.
+        return path.read_bytes().decode("utf-8", "surrogateescape").splitlines()
     except FileNotFoundError:
         return []
+
+
+def _encode(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 
 def add_entry(directory: Path, name: str) -> bool:
@@ -26,7 +31,7 @@ def add_entry(directory: Path, name: str) -> bool:
     entry = _entry(name)
     if entry in lines:
         return False
-    atomic_write_bytes(path, ("\n".join([*lines, entry]) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, _encode([*lines, entry]))
     return True
 
 
@@ -38,7 +43,7 @@ def remove_entry(directory: Path, name: str) -> bool:
         return False
     kept = [line for line in lines if line != entry]
     if kept:
-        atomic_write_bytes(path, ("\n".join(kept) + "\n").encode("utf-8"))
+        atomic_write_bytes(path, _encode(kept))
     else:
         path.unlink()
     return True

@@ -18,7 +18,7 @@ from gitml.errors import FormatError
 
 ALGORITHM = "blake3"
 _HEX_LEN = 64
-_OID_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
+_OID_RE = re.compile(r"blake3:[0-9a-f]{64}")
 # Below this size a single read beats setting up a mapping.
 _MMAP_MIN = 4 * 1024 * 1024
 _WINDOW = 32 * 1024 * 1024
@@ -40,7 +40,7 @@ class Oid:
 
     @classmethod
     def parse(cls, text: str) -> Oid:
-        if not _OID_RE.match(text):
+        if not _OID_RE.fullmatch(text):
             raise FormatError(f"invalid content id {text[:80]!r} (expected blake3:<64 hex digits>)")
         return cls(text[len(ALGORITHM) + 1 :])
 

@@ -97,8 +97,11 @@ def parse_manifest(data: bytes, where: str) -> Manifest:
         oid_text, size_text, flag, relpath = parts
         try:
             oid = Oid.parse(oid_text)
+        except FormatError as exc:
+            raise FormatError(f"{where}:{number}: {exc}") from None
+        try:
             validate_relpath(relpath, what=f"{where}:{number}")
-        except (FormatError, PathError) as exc:
+        except PathError as exc:
             raise FormatError(str(exc)) from None
         if (
             not size_text.isdigit()

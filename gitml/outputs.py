@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,11 +17,21 @@ from gitml.cache import Cache
 from gitml.errors import PathError
 from gitml.hashing import ALGORITHM, Oid, hash_file
 from gitml.manifest import Entry, Manifest
+from gitml.paths import validate_name
 from gitml.pointer import Pointer
 from gitml.progress import Progress
 from gitml.state import StateDB
 
 TEMP_PREFIX = ".gitml-tmp-"
+
+
+def sibling_temp(target: str | Path) -> str:
+    """A short temp name beside `target` (never derived from its name, which may be 255 bytes
+    already); scans skip names with TEMP_PREFIX."""
+    head = os.path.dirname(target)
+    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+
+
 _SMALL = 4 * 1024 * 1024
 _BATCH = 128
 _HASH_THREADS = max(2, min(8, (os.cpu_count() or 2) * 2))
@@ -74,7 +85,10 @@ def _observe_one(relpath: str, path: str, st: os.stat_result, cache: Cache) -> O
         if linked is None:
             raise PathError(f"{relpath}: is a symlink; gitml tracks regular files and directories")
         real = os.stat(path)
-        return ObservedFile(relpath, path, real, oid=linked, linked_oid=linked)
+        executable = bool(real.st_mode & stat_mod.S_IXUSR)
+        return ObservedFile(
+            relpath, path, real, oid=linked, executable=executable, linked_oid=linked
+        )
     if not stat_mod.S_ISREG(st.st_mode):
         raise PathError(f"{relpath}: is not a regular file or directory")
     return ObservedFile(relpath, path, st, executable=bool(st.st_mode & stat_mod.S_IXUSR))
@@ -90,6 +104,7 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
                 if entry.name.startswith(TEMP_PREFIX):
                     continue
                 child_rel = f"{rel}/{entry.name}"
+                validate_name(entry.name, child_rel, first=rel == root_relpath)
                 st = entry.stat(follow_symlinks=False)
                 if stat_mod.S_ISDIR(st.st_mode):
                     stack.append((child_rel, entry.path))
@@ -162,12 +177,18 @@ def shares_inode_with_cache(f: ObservedFile, cache: Cache, oid: Oid) -> bool:
 # Materialising ----------------------------------------------------------------
 
 
+def object_executable(cache: Cache, oid: Oid) -> bool:
+    return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
+
+
 def _place(cache: Cache, oid: Oid, target: str, linker: fsutil.Linker, executable: bool) -> None:
     """Put object `oid` at `target` atomically: a temp name beside it, then rename."""
-    head, tail = os.path.split(target)
-    tmp = os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{tail}")
+    tmp = sibling_temp(target)
+    # A hardlink or symlink shows the object's own mode and cannot carry another
+    # executable bit: such a file gets a copy (or reflink) instead.
+    links_ok = not linker.may_link or object_executable(cache, oid) == executable
     try:
-        linker.place(str(cache.path(oid)), tmp, 0o755 if executable else 0o644)
+        linker.place(str(cache.path(oid)), tmp, 0o755 if executable else 0o644, links_ok=links_ok)
         try:
             os.replace(tmp, target)
         except IsADirectoryError:
@@ -207,6 +228,7 @@ def place_dir(
     result = PlaceResult()
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         fsutil.remove_path(target)
+    target.mkdir(parents=True, exist_ok=True)  # an empty tracked directory has no entries
     have = {f.relpath: f for f in current}
     prefix = relpath + "/"
     wanted = {prefix + e.relpath for e in manifest}
@@ -219,7 +241,16 @@ def place_dir(
     for entry in manifest:
         rel = prefix + entry.relpath
         existing = have.get(rel)
-        if existing is not None and existing.oid == entry.oid and existing.linked_oid is None:
+        if (
+            existing is not None
+            and existing.oid == entry.oid
+            and existing.linked_oid is None
+            and (
+                existing.executable == entry.executable
+                # chmod on a hardlink would change the cache object's mode: re-place instead
+                or not shares_inode_with_cache(existing, cache, entry.oid)
+            )
+        ):
             if existing.executable != entry.executable:
                 fsutil.set_executable(existing.path, entry.executable)
             on_file(entry.size)

@@ -21,12 +21,17 @@ def validate_relpath(relpath: str, *, what: str) -> str:
     """
     if not relpath:
         raise PathError(f"{what}: empty path")
-    if relpath.startswith("/") or (len(relpath) > 1 and relpath[1] == ":"):
+    if relpath.startswith("/") or _is_drive_prefixed(relpath):
         raise PathError(f"{what}: absolute path {relpath!r} is not allowed")
     bad = _BAD_CHARS.search(relpath)
     if bad:
         kind = "backslash" if bad.group() == "\\" else "control character"
         raise PathError(f"{what}: {kind} in path {relpath!r} is not allowed")
+    if not relpath.isascii():
+        try:
+            relpath.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PathError(f"{what}: path {relpath!r} is not valid UTF-8") from None
     parts = relpath.split("/")
     if not _BAD_PARTS.isdisjoint(parts):
         for part in parts:
@@ -57,7 +62,10 @@ def to_workspace_relpath(root: Path, path: str | os.PathLike[str], cwd: Path | N
     for part in parts:
         if part in RESERVED_NAMES:
             raise PathError(f"{path}: is inside {part}/, which gitml does not track")
-    return relpath
+    # Refuse here what pointer and manifest readers reject (control characters, backslashes,
+    # non-UTF-8 names): such a path cannot be recorded in a pointer path or .gitignore line.
+    shown = str(path) if str(path).isprintable() else repr(str(path))
+    return validate_relpath(relpath, what=shown)
 
 
 def ensure_inside(root: Path, relpath: str) -> Path:
@@ -69,3 +77,32 @@ def ensure_inside(root: Path, relpath: str) -> Path:
     if real_parent != real_root and real_root not in real_parent.parents:
         raise PathError(f"{relpath}: a parent directory leads outside the workspace")
     return target
+
+
+def _is_drive_prefixed(path: str) -> bool:
+    """`C:x` is a drive-relative path on Windows; `1:30.csv` or `ab:c` are ordinary names."""
+    return len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha()
+
+
+def validate_name(name: str, relpath: str, *, first: bool = False) -> None:
+    """Check one entry found on disk inside a tracked directory before it is recorded.
+
+    A manifest must never hold a path its reader rejects (docs/spec/manifest.md); this is
+    the per-component form of `validate_relpath`, cheap enough for every file of a scan.
+    `first`: the name starts a manifest relpath, where `C:x` reads as a drive path.
+    """
+    reason = None
+    if first and _is_drive_prefixed(name):
+        reason = "a name like 'C:x' reads as a Windows drive path and cannot be tracked"
+    elif name in RESERVED_NAMES:
+        reason = f"a {name} inside a tracked directory cannot be tracked"
+    elif _BAD_CHARS.search(name):
+        reason = "a control character or backslash in a file name cannot be tracked"
+    elif not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            reason = "a file name that is not UTF-8 cannot be tracked"
+    if reason is not None:
+        shown = relpath if relpath.isprintable() else repr(relpath)
+        raise PathError(f"{shown}: {reason}; rename or remove it")

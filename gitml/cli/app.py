@@ -266,9 +266,12 @@ def _usage_error_class() -> tuple[type[BaseException], ...]:
         classes.append(Vendored)
     except ImportError:  # typer < 0.26 uses click itself
         pass
-    import click
-
-    classes.append(click.ClickException)
+    try:
+        import click
+    except ImportError:  # not a gitml dependency: typer 0.26-0.28 vendor it
+        pass
+    else:
+        classes.append(click.ClickException)
     return tuple(classes)
 
 

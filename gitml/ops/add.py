@@ -8,7 +8,14 @@ from pathlib import Path
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import PathError
-from gitml.outputs import Observed, ObservedFile, observe, shares_inode_with_cache
+from gitml.outputs import (
+    Observed,
+    ObservedFile,
+    object_executable,
+    observe,
+    shares_inode_with_cache,
+    sibling_temp,
+)
 from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
 from gitml.workspace import Workspace
 
@@ -43,6 +50,17 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
             )
 
 
+def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
+    """A pointer git ignores is invisible to git and to gitml (which lists pointers via git)."""
+    hidden = git.ignored(ws.root, [pointer_path_for(r) for r in relpaths])
+    if hidden:
+        raise PathError(
+            f"{ws.display(hidden[0])}: would be ignored by git, so neither git nor gitml "
+            "would see this pointer file",
+            hint=f"change the .gitignore rule that matches it (git check-ignore -v {hidden[0]})",
+        )
+
+
 def _store(ws: Workspace, observed: Observed) -> None:
     link_types = ws.config.link_types
     linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
@@ -59,7 +77,9 @@ def _store(ws: Workspace, observed: Observed) -> None:
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
-                tmp = f"{f.path}.gitml-link"
+                if object_executable(ws.cache, f.oid) != f.executable:
+                    continue  # a symlink cannot carry its own executable bit: keep the file
+                tmp = sibling_temp(f.path)
                 os.symlink(ws.cache.path(f.oid), tmp)
                 os.replace(tmp, f.path)
 
@@ -114,6 +134,7 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
                 f"{shown}: is tracked by git; gitml would hide it from git",
                 hint=f"run 'git rm -r --cached {shown}' first",
             )
+        check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
         results = []
         try:
             for relpath in relpaths:

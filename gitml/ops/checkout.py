@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from gitml import fsutil
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
+from gitml.hashing import Oid
 from gitml.manifest import Manifest
-from gitml.outputs import Observed, observe, place_dir, place_file
+from gitml.outputs import Observed, observe, place_dir, place_file, shares_inode_with_cache
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -34,14 +35,26 @@ class _Plan:
     manifest: Manifest | None
 
 
-def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
-    """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
-    wanted: dict[str, object] = {}
+def _wanted(plan: _Plan) -> dict[str, Oid]:
     if plan.manifest is not None:
         prefix = plan.relpath + "/"
-        wanted = {prefix + e.relpath: e.oid for e in plan.manifest}
-    else:
-        wanted = {plan.relpath: plan.pointer.oid}
+        return {prefix + e.relpath: e.oid for e in plan.manifest}
+    return {plan.relpath: plan.pointer.oid}
+
+
+def _drop_edited_links(ws: Workspace, plan: _Plan) -> None:
+    """A hardlinked file edited in place changed the object it shares an inode with:
+    drop that object so it is never served under its old id (docs/design.md)."""
+    wanted = _wanted(plan)
+    for f in plan.observed.files:
+        oid = wanted.get(f.relpath)
+        if oid is not None and f.oid != oid and shares_inode_with_cache(f, ws.cache, oid):
+            ws.cache.quarantine(oid)
+
+
+def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
+    """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
+    wanted = _wanted(plan)
     lost = []
     for f in plan.observed.files:
         if wanted.get(f.relpath) == f.oid:
@@ -91,7 +104,9 @@ def checkout(
                         raise FormatError(
                             f"{relpath}.gitml: size/nfiles disagree with manifest {pointer.oid}"
                         )
-                plans.append(_Plan(relpath, pointer, observed, manifest))
+                plan = _Plan(relpath, pointer, observed, manifest)
+                _drop_edited_links(ws, plan)
+                plans.append(plan)
             if not force:
                 for plan in plans:
                     lost = _unsaved(ws, plan)

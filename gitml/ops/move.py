@@ -8,6 +8,8 @@ from pathlib import Path
 
 from gitml import fsutil, gitignore
 from gitml.errors import PathError
+from gitml.ops.add import check_pointers_visible
+from gitml.outputs import sibling_temp
 from gitml.pointer import pointer_path_for
 from gitml.workspace import Workspace
 
@@ -22,7 +24,7 @@ def _detach_from_cache(ws: Workspace, path: Path) -> None:
     for p in targets:
         st = os.lstat(p)
         if os.path.islink(p) or st.st_nlink > 1:
-            tmp = p.with_name(p.name + ".gitml-detach")
+            tmp = sibling_temp(p)
             shutil.copyfile(p, tmp)
             os.chmod(tmp, 0o644)
             os.replace(tmp, p)
@@ -65,6 +67,7 @@ def move(ws: Workspace, source: str, destination: str) -> tuple[str, str]:
         for other in ws.tracked_outputs():
             if dst.startswith(other + "/"):
                 raise PathError(f"{ws.display(dst)}: is inside tracked output {ws.display(other)}")
+        check_pointers_visible(ws, [dst])
         src_path = ws.abspath(src)
         dst_path.parent.mkdir(parents=True, exist_ok=True)
         pointer_bytes = (ws.root / pointer_path_for(src)).read_bytes()

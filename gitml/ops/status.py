@@ -54,7 +54,7 @@ def _missing_objects(ws: Workspace, pointer: Pointer) -> bool:
     if not ws.cache.exists(pointer.oid):
         return True
     if pointer.kind == "dir":
-        return bool(ws.cache.missing([e.oid for e in ws.cache.load_manifest(pointer.oid)]))
+        return bool(ws.cache.missing(ws.cache.manifest_object_ids(pointer.oid)))
     return False
 
 
