@@ -147,10 +147,12 @@ def _name(path: str, pointer: Pointer) -> str:
 
 
 def _load(result: DiffResult, path: str, out: _Out) -> Manifest | None:
+    """The manifest, or None after noting once per path why the files are unknown."""
     try:
         return out.manifest()
     except ObjectNotFoundError as exc:
-        result.unknown.append((path + "/", exc.message))
+        if all(p != path + "/" for p, _ in result.unknown):
+            result.unknown.append((path + "/", exc.message))
         return None
 
 

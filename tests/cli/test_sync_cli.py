@@ -394,6 +394,7 @@ def test_http_remote_is_read_only(tmp_path: Path, folder_remote: Configure) -> N
 
     src, _ = _source(tmp_path, folder_remote)
     run_gitml("push", cwd=src)
+
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
