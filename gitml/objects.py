@@ -68,7 +68,7 @@ class ObjectSource:
         if isinstance(exc, RemoteNotConfiguredError):
             return ObjectNotFoundError(
                 f"{where}object {oid} is not in the cache and {exc.message}",
-                hint=exc.hint or "add a remote with 'gitml remote add -d NAME URL'",
+                hint=exc.hint,
             )
         return ObjectNotFoundError(f"{where}{exc.message}")
 

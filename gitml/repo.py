@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from gitml import git
 from gitml.config import Config
-from gitml.errors import GitError, NotAGitRepoError, NotAWorkspaceError, PathError
+from gitml.errors import (
+    GitError,
+    NotAGitRepoError,
+    NotAWorkspaceError,
+    PathError,
+    RemoteNotConfiguredError,
+)
 from gitml.history import WORKSPACE, Snapshot, revision_outputs, workspace_outputs
 from gitml.objects import ObjectSource
 from gitml.workspace import GITML_DIR, Workspace
@@ -47,6 +53,7 @@ class DataRepo:
         workspace: Workspace | None = None,
         temp_dir: Path | None = None,
         foreign: bool = False,
+        name: str = "",
     ) -> None:
         self.git_root = git_root
         self.config = config
@@ -54,6 +61,7 @@ class DataRepo:
         self.workspace = workspace
         self._temp_dir = temp_dir
         self.foreign = foreign  # not the current workspace: ignore GITML_REMOTE
+        self.name = name or str(git_root)  # for messages
         self.cat = git.CatFile(git_root)
 
     # Opening -----------------------------------------------------------------------------
@@ -73,12 +81,14 @@ class DataRepo:
         except NotAWorkspaceError:
             ws = None
         if ws is not None:
-            return cls.for_workspace(ws, foreign=ws.root != _current_root())
+            opened_ws = cls.for_workspace(ws, foreign=ws.root != _current_root())
+            opened_ws.name = text
+            return opened_ws
         try:
             git.run_bytes(path, ["rev-parse", "--git-dir"])
         except GitError:
             raise NotAGitRepoError(f"repository {text}: not a git repository") from None
-        return cls._from_git(path.resolve(), rev or "HEAD", None)
+        return cls._from_git(path.resolve(), rev or "HEAD", None, text)
 
     @classmethod
     def for_workspace(cls, ws: Workspace, *, foreign: bool = False) -> DataRepo:
@@ -89,7 +99,7 @@ class DataRepo:
         temp = Path(tempfile.mkdtemp(prefix="gitml-repo-"))
         try:
             git.shallow_clone(url, temp / "repo", rev)
-            return cls._from_git(temp / "repo", rev or "HEAD", temp)
+            return cls._from_git(temp / "repo", rev or "HEAD", temp, url)
         except GitError as exc:
             shutil.rmtree(temp, ignore_errors=True)
             raise GitError(f"cannot clone {url}: {exc.message}") from None
@@ -98,7 +108,7 @@ class DataRepo:
             raise
 
     @classmethod
-    def _from_git(cls, git_root: Path, rev: str, temp: Path | None) -> DataRepo:
+    def _from_git(cls, git_root: Path, rev: str, temp: Path | None, name: str) -> DataRepo:
         """A repository with no usable work tree: its config is read from git at `rev`."""
         own_temp = temp or Path(tempfile.mkdtemp(prefix="gitml-repo-"))
         gitml_dir = own_temp / GITML_DIR
@@ -113,7 +123,7 @@ class DataRepo:
         except BaseException:
             shutil.rmtree(own_temp, ignore_errors=True)
             raise
-        return cls(git_root, config, gitml_dir, None, own_temp, foreign=True)
+        return cls(git_root, config, gitml_dir, None, own_temp, foreign=True, name=name)
 
     def close(self) -> None:
         self.cat.close()
@@ -134,7 +144,12 @@ class DataRepo:
         from gitml.remote import open_remote
 
         env = {k: v for k, v in os.environ.items() if not (self.foreign and k == "GITML_REMOTE")}
-        config = remote_config.resolve(self.config, self.gitml_dir, name, env)
+        try:
+            config = remote_config.resolve(self.config, self.gitml_dir, name, env)
+        except RemoteNotConfiguredError as exc:
+            if not self.foreign:
+                raise
+            raise RemoteNotConfiguredError(f"{exc.message} in repository {self.name}") from None
         base = self.workspace.root if self.workspace is not None else self.git_root
         return open_remote(config, base)
 

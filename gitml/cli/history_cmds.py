@@ -189,7 +189,7 @@ def _report_plan(ctx: typer.Context, plan: Any, *, dry: bool, as_json: bool) -> 
     verb = "Would remove" if dry else "Will remove"
     if dry:
         for oid, size in plan.remove:
-            typer.echo(f"{_human(size):>10}  {oid}")
+            _say(ctx, f"{_human(size):>10}  {oid}")
     _say(
         ctx,
         f"{verb} {len(plan.remove)} of {len(plan.remove) + plan.kept} cache objects "
@@ -202,7 +202,7 @@ def _report_plan(ctx: typer.Context, plan: Any, *, dry: bool, as_json: bool) -> 
     if plan.remote is not None:
         if dry:
             for oid in plan.remote_remove:
-                typer.echo(f"{'remote':>10}  {oid}")
+                _say(ctx, f"{'remote':>10}  {oid}")
         _say(
             ctx,
             f"{verb} {len(plan.remote_remove)} objects from remote '{plan.remote}'; "
