@@ -65,6 +65,14 @@ class GitError(GitmlError):
     pass
 
 
+class PipelineError(GitmlError):
+    """A pipeline that cannot run: a cycle, clashing outputs, an unknown stage, a missing dep."""
+
+
+class StageFailedError(PipelineError):
+    """A stage's command exited non-zero (or could not start)."""
+
+
 class RemoteNotConfiguredError(RemoteError):
     """No remote given and no default, or a name that is not configured."""
 

@@ -54,6 +54,43 @@ def tracked_by_git(root: Path, relpaths: list[str]) -> list[str]:
     return [r for r in relpaths if any(f == r or f.startswith(r + "/") for f in files)]
 
 
+def ignored(root: Path, relpaths: list[str]) -> list[str]:
+    """Those of `relpaths` (existing or not) that git would ignore and does not track."""
+    if not relpaths:
+        return []
+    names = b"".join(os.fsencode(r) + b"\0" for r in relpaths)
+    result = _run(["check-ignore", "-z", "--stdin"], root, check=False, stdin=names)
+    if result.returncode not in (0, 1):
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git check-ignore failed: {message[-1] if message else result.returncode}")
+    found = {os.fsdecode(n) for n in result.stdout.split(b"\0") if n}
+    return [r for r in relpaths if r in found]
+
+
+def show_file(root: Path, rev: str, relpath: str) -> bytes | None:
+    """The bytes of `relpath` at revision `rev`, or None if the file is not in that tree.
+
+    An unknown revision is a GitError naming it.
+    """
+    if rev.startswith("-"):
+        raise GitError(f"invalid revision {rev!r}")
+    check = _run(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], root, check=False)
+    if check.returncode != 0:
+        if rev == "HEAD":  # a repository without commits yet: nothing at HEAD
+            return None
+        raise GitError(f"unknown git revision {rev!r}")
+    result = _run(["cat-file", "blob", f"{rev}:{relpath}"], root, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout
+
+
+def branches(root: Path) -> list[str]:
+    """Local branch names."""
+    result = _run(["for-each-ref", "--format=%(refname:short)", "refs/heads"], root)
+    return [os.fsdecode(line) for line in result.stdout.splitlines() if line]
+
+
 def resolve_commit(root: Path, rev: str) -> str:
     """The commit id `rev` names; GitError naming `rev` when it names none."""
     if rev.startswith("-"):
@@ -400,16 +437,3 @@ def shallow_clone(url: str, dest: Path, rev: str | None) -> None:
 
             shutil.rmtree(dest, ignore_errors=True)
     run_bytes(dest.parent, [*base, *tail])
-
-
-def ignored(root: Path, relpaths: list[str]) -> list[str]:
-    """Those of `relpaths` (existing or not) that git would ignore and does not track."""
-    if not relpaths:
-        return []
-    names = b"".join(os.fsencode(r) + b"\0" for r in relpaths)
-    result = _run(["check-ignore", "-z", "--stdin"], root, check=False, stdin=names)
-    if result.returncode not in (0, 1):
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git check-ignore failed: {message[-1] if message else result.returncode}")
-    found = {os.fsdecode(n) for n in result.stdout.split(b"\0") if n}
-    return [r for r in relpaths if r in found]

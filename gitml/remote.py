@@ -39,6 +39,7 @@ from gitml.remote_config import RemoteConfig, is_local_url
 FORMAT = 1
 MARKER = "gitml-remote.json"
 OBJECTS = "objects"
+DIRS = "dirs"  # dirs/blake3/<2>/<62>: empty record "this manifest's files are all here"
 TEMP_PREFIX = ".tmp-"
 
 # Objects below SMALL_MAX move as one in-memory buffer (one request each, `jobs` at a
@@ -259,6 +260,20 @@ class RemoteStore:
 
     def present(self, oids: Collection[Oid]) -> set[Oid]:
         """Those of `oids` the remote holds: one listing of the store, or of a few shards."""
+        return self._present_in(OBJECTS, oids)
+
+    def complete_dirs(self, manifest_oids: Collection[Oid]) -> set[Oid]:
+        """Those directory manifests whose files the remote is known to hold (`dirs/`)."""
+        if not self.can_list:
+            return set()
+        return self._present_in(DIRS, manifest_oids)
+
+    def mark_complete(self, manifest_oid: Oid) -> None:
+        """Record that the manifest and every file it lists are on the remote."""
+        with self._errors("writing a directory record"):
+            self._write(f"{self.root}/{DIRS}/{object_relpath(manifest_oid)}", b"")
+
+    def _present_in(self, folder: str, oids: Collection[Oid]) -> set[Oid]:
         if not oids:
             return set()
         self.check_format()
@@ -268,9 +283,9 @@ class RemoteStore:
         if len(shards) <= PER_SHARD_MAX:
             found: set[Oid] = set()
             for shard in sorted(shards):
-                found.update(self._list(f"{self.root}/{OBJECTS}/{ALGORITHM}/{shard}", ls=True))
+                found.update(self._list(f"{self.root}/{folder}/{ALGORITHM}/{shard}", ls=True))
         else:
-            found = set(self._list(f"{self.root}/{OBJECTS}"))
+            found = set(self._list(f"{self.root}/{folder}"))
         return found & set(oids)
 
     def iter_oids(self) -> Iterator[Oid]:
@@ -428,6 +443,8 @@ class RemoteStore:
             )
 
     def remove(self, oids: Iterable[Oid]) -> None:
+        """Delete objects. A caller deleting files of a directory must first delete that
+        directory's `dirs/` record (`unmark_complete`)."""
         with self._errors("removing objects"):
             self.fs.rm([self.object_path(oid) for oid in oids])
 
@@ -456,6 +473,10 @@ class RemoteStore:
         if self.protocol == "file" or "://" in path:
             return path
         return str(self.fs.unstrip_protocol(path))
+
+    def unmark_complete(self, manifest_oids: Iterable[Oid]) -> None:
+        with self._errors("removing directory records"):
+            self.fs.rm([f"{self.root}/{DIRS}/{object_relpath(oid)}" for oid in manifest_oids])
 
 
 # Helpers ----------------------------------------------------------------------------

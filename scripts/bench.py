@@ -361,6 +361,11 @@ class Tool:
     def checkout(self) -> list[str]:
         return [self.exe, "checkout"]
 
+    pipeline_file = "gitml.yaml"
+
+    def repro(self) -> list[str]:
+        return [self.exe, "repro"]
+
 
 class GitmlTool(Tool):
     name = "gitml"
@@ -380,6 +385,7 @@ class GitmlTool(Tool):
 
 class DvcTool(Tool):
     name = "dvc"
+    pipeline_file = "dvc.yaml"
 
     def __init__(self, exe: str, config_root: Path) -> None:
         super().__init__(exe)
@@ -619,6 +625,81 @@ register(
         lambda c: [("checkout", c.tool.checkout(), True)],
         pre=remove_target,
         post=lambda c: verify_restored(c.workload, c.workdir, c.repo),
+    )
+)
+
+
+# Pipelines: three stages over the workload target whose commands take milliseconds, so
+# the timings are each tool's own work (hashing, staleness checks, caching, lock file).
+PIPELINE = """\
+stages:
+  prepare:
+    cmd: ls -l {target} > prepared.txt
+    deps:
+    - {target}
+    outs:
+    - prepared.txt
+  featurize:
+    cmd: cp prepared.txt features.txt
+    deps:
+    - prepared.txt
+    outs:
+    - features.txt
+  train:
+    cmd: cat params.yaml features.txt > model.txt
+    deps:
+    - features.txt
+    params:
+    - train.lr
+    outs:
+    - model.txt
+"""
+_param_values = iter(range(1, 1_000_000))
+
+
+def setup_pipeline(ctx: Ctx) -> None:
+    """Untimed: write the pipeline and params, run it once, commit."""
+    path = ctx.repo / ctx.tool.pipeline_file
+    if path.exists():
+        return
+    path.write_text(PIPELINE.format(target=ctx.workload.target))
+    (ctx.repo / "params.yaml").write_text("train:\n  lr: 0\n")
+    ctx.run(ctx.tool.repro())
+    commit_all(ctx, "pipeline")
+
+
+def edit_param(ctx: Ctx) -> None:
+    """Untimed: a new value of the param only the last stage uses (never seen before, so
+    neither tool's run-cache can answer)."""
+    setup_pipeline(ctx)
+    (ctx.repo / "params.yaml").write_text(f"train:\n  lr: {next(_param_values)}\n")
+
+
+def check_param_ran(ctx: Ctx) -> None:
+    model = (ctx.repo / "model.txt").read_text()
+    want = (ctx.repo / "params.yaml").read_text()
+    if not model.startswith(want):
+        raise BenchError("repro after the param edit did not rerun the last stage")
+    commit_all(ctx, "param edit")
+
+
+register(
+    Scenario(
+        "repro-noop",
+        "`TOOL repro` on an up-to-date 3-stage pipeline over the target",
+        State.ADDED,
+        lambda c: [("repro (nothing to do)", c.tool.repro(), True)],
+        pre=setup_pipeline,
+    )
+)
+register(
+    Scenario(
+        "repro-param",
+        "`TOOL repro` after editing a param used by the last of 3 stages",
+        State.ADDED,
+        lambda c: [("repro after a param edit", c.tool.repro(), True)],
+        pre=edit_param,
+        post=check_param_ran,
     )
 )
 

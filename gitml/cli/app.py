@@ -141,7 +141,8 @@ def status(
     ] = False,
     remote_name: Annotated[str | None, typer.Option("-r", help="Remote for --remote.")] = None,
 ) -> None:
-    """List tracked outputs whose workspace content differs from their pointer."""
+    """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
+    from gitml.ops.status import stage_status
     from gitml.ops.status import status as do_status
 
     if remote or remote_name:
@@ -151,12 +152,18 @@ def status(
     c: Ctx = ctx.obj
     ws = c.workspace()
     results = do_status(ws, paths)
+    stages = [] if paths else stage_status(ws)
     if as_json:
-        _print_json({"outputs": [r.to_json() for r in results]})
+        doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
+        if (ws.root / "gitml.yaml").exists():  # "stages" only in workspaces with a pipeline
+            doc["stages"] = [s.to_json() for s in stages]
+        _print_json(doc)
         return
-    if not results:
+    if not results and not stages:
         c.say("Everything is up to date.")
         return
+    for s in stages:
+        typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
     for r in results:
         extra = f" ({r.message})" if r.message else ""
         typer.echo(f"\t{r.state + ':':<14} {ws.display(r.path)}{extra}")
@@ -247,12 +254,28 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
+from gitml.cli import pipeline_cmds  # noqa: E402
+
+pipeline_cmds.register(app)
+
+
 _GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
 
 
+# Commands whose trailing words are a shell command of their own: flags there belong to it.
+_COMMAND_TAKING = (["stage", "add"],)
+
+
 def _hoist_global_flags(args: list[str]) -> list[str]:
-    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect."""
+    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect.
+
+    In `gitml stage add ... python train.py -v` the `-v` is the stage command's: only flags
+    before `stage` are gitml's there.
+    """
     end = args.index("--") if "--" in args else len(args)
+    words = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+    if any(words[: len(prefix)] == prefix for prefix in _COMMAND_TAKING):
+        end = args.index(words[0])
     flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
     rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
     return [*dict.fromkeys(flags), *rest, *args[end:]]
@@ -283,8 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     verbose = "-v" in args or "--verbose" in args
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="gitml", standalone_mode=False)
-        return 0
+        result = command.main(args=args, prog_name="gitml", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130) and returns it here
+            typer.echo("gitml: interrupted", err=True)
+        return result if isinstance(result, int) else 0
     except GitmlError as exc:
         if verbose:
             import traceback

@@ -37,6 +37,16 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
+    if (ws.root / "gitml.yaml").exists():
+        from gitml.pipeline.spec import load_pipeline
+
+        pipeline = load_pipeline(ws.root)
+        owner = pipeline.out_owner(relpath) if pipeline else None
+        if owner is not None:
+            raise PathError(
+                f"{shown}: is output '{owner[1]}' of stage '{owner[0]}' in gitml.yaml",
+                hint="'gitml repro' caches stage outputs; they cannot also be added",
+            )
     for other in tracked:
         if relpath.startswith(other + "/"):
             raise PathError(
@@ -61,7 +71,8 @@ def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
         )
 
 
-def _store(ws: Workspace, observed: Observed) -> None:
+def store_observed(ws: Workspace, observed: Observed) -> None:
+    """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
     linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
     absent = set(ws.cache.missing([f.oid for f in observed.files if f.oid]))
@@ -108,7 +119,7 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
     if previous is not None:
         _quarantine_edited_links(ws, relpath, previous, observed)
-    _store(ws, observed)
+    store_observed(ws, observed)
     pointer = observed.pointer()
     changed = previous != pointer
     if changed:

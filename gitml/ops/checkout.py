@@ -70,12 +70,23 @@ def _missing_objects(ws: Workspace, plan: _Plan) -> int:
     return len(ws.cache.missing([e.oid for e in plan.manifest]))
 
 
+def _stage_outputs(ws: Workspace) -> dict[str, Pointer]:
+    """Cached outs of pipeline stages as recorded in gitml.lock."""
+    if not (ws.root / "gitml.lock").exists():
+        return {}
+    from gitml.pipeline.lockfile import lock_outputs
+
+    return dict(lock_outputs(ws.root))
+
+
 def checkout(
     ws: Workspace, user_paths: list[str] | None = None, *, force: bool = False
 ) -> CheckoutResult:
     result = CheckoutResult()
     with ws.locked():
         tracked = ws.tracked_outputs()
+        stage_outs = _stage_outputs(ws)
+        tracked += [r for r in stage_outs if r not in tracked]
         if user_paths:
             relpaths = []
             for p in user_paths:
@@ -89,7 +100,7 @@ def checkout(
         plans: list[_Plan] = []
         try:
             for relpath in dict.fromkeys(relpaths):
-                pointer = ws.read_pointer(relpath)
+                pointer = stage_outs.get(relpath) or ws.read_pointer(relpath)
                 observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
                 if observed.kind == pointer.kind and observed.pointer() == pointer:
                     result.unchanged.append(relpath)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitml.errors import GitmlError
 from gitml.outputs import Observed, observe, shares_inode_with_cache
@@ -99,3 +100,12 @@ def status(ws: Workspace, user_paths: list[str] | None = None) -> list[OutputSta
     finally:
         ws.state.save()
     return results
+
+
+def stage_status(ws: Workspace) -> list[Any]:
+    """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus)."""
+    if not (ws.root / "gitml.yaml").exists():
+        return []
+    from gitml.pipeline.status import stage_status as pipeline_status
+
+    return pipeline_status(ws)

@@ -8,7 +8,7 @@ Only objects the other side lacks move. What a remote has is learnt from one lis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -210,6 +210,7 @@ class _Plan:
     manifests: dict[Oid, Item] = field(default_factory=dict)
     manifest_entries: dict[Oid, set[Oid]] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)  # outputs whose manifest is unknown
+    whole_dirs: set[Oid] = field(default_factory=set)  # manifests of directories taken whole
     by_output: dict[str, list[Item]] = field(default_factory=dict)
 
 
@@ -226,7 +227,13 @@ def _entries(target: Target, manifest: Manifest) -> list[Item]:
     return chosen
 
 
-def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) -> _Plan:
+def _plan(
+    targets: Iterable[Target],
+    load: Callable[[Target], Manifest | None],
+    complete: Collection[Oid] = (),
+) -> _Plan:
+    """The objects `targets` need. Whole directories in `complete` (recorded complete on
+    the remote) contribute only their manifest: their files are not even read."""
     plan = _Plan()
     for target in targets:
         pointer = target.pointer
@@ -234,6 +241,11 @@ def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) 
         if pointer.kind == "file":
             items.append(Item(pointer.oid, pointer.size, target.output))
             plan.files.setdefault(pointer.oid, items[-1])
+        elif pointer.oid in complete and target.subpaths is None:
+            items.append(Item(pointer.oid, 0, target.output))
+            plan.manifests.setdefault(pointer.oid, items[-1])
+            plan.manifest_entries.setdefault(pointer.oid, set())
+            plan.whole_dirs.add(pointer.oid)
         else:
             manifest = load(target)
             if manifest is None:
@@ -244,11 +256,28 @@ def _plan(targets: Iterable[Target], load: Callable[[Target], Manifest | None]) 
             plan.manifests.setdefault(pointer.oid, manifest_item)
             entries = _entries(target, manifest)
             plan.manifest_entries.setdefault(pointer.oid, set()).update(e.oid for e in entries)
+            if target.subpaths is None:
+                plan.whole_dirs.add(pointer.oid)
             for entry in entries:
                 plan.files.setdefault(entry.oid, entry)
             items = [manifest_item, *entries]
         plan.by_output.setdefault(target.output, []).extend(items)
     return plan
+
+
+def _complete_dirs(store: RemoteStore, targets: list[Target]) -> tuple[set[Oid], set[Oid]]:
+    """(whole directories asked about, those the remote records as complete): one small
+    listing of `dirs/`."""
+    asked = {t.pointer.oid for t in targets if t.pointer.kind == "dir" and t.subpaths is None}
+    return asked, store.complete_dirs(asked)
+
+
+def _vouched(store: RemoteStore, plan: _Plan, asked: set[Oid], complete: set[Oid]) -> set[Oid]:
+    """Objects of `plan` that a `dirs/` record vouches for, so they need no listing."""
+    vouched = complete | store.complete_dirs(plan.manifests.keys() - asked)
+    for oid in list(vouched):
+        vouched |= plan.manifest_entries[oid]
+    return vouched
 
 
 def _cached_manifest(ws: Workspace) -> Callable[[Target], Manifest | None]:
@@ -274,19 +303,23 @@ def push(
 
     A directory's manifest goes up after the selected files of it did (never before), but
     a manifest on a remote does not promise that all its files are there: `push DIR/FILE`
-    uploads that file and the manifest only.
+    uploads that file and the manifest only. Once a whole directory is up, a `dirs/`
+    record says so, and later pushes and status checks skip listing its files.
     """
     store = open_store(ws, remote, jobs)
     result = SyncResult(store.name)
-    plan = _plan(workspace_targets(ws, user_paths), _cached_manifest(ws))
+    targets = workspace_targets(ws, user_paths)
+    store.prepare_write()
+    asked, complete = _complete_dirs(store, targets)
+    plan = _plan(targets, _cached_manifest(ws), complete)
     result.not_in_cache = list(plan.unavailable)
     cache = ws.cache
     absent = set(cache.missing(list(plan.files)))
     files = {oid: item for oid, item in plan.files.items() if oid not in absent}
     result.not_in_cache += sorted({i.label for oid, i in plan.files.items() if oid not in files})
-    store.prepare_write()
     wanted = set(files) | set(plan.manifests)
-    present = store.present(wanted)
+    vouched = _vouched(store, plan, asked, complete)
+    present = (store.present(wanted - vouched) | vouched) & wanted
     result.already = len(present)
 
     def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
@@ -307,6 +340,10 @@ def push(
     )
     result.transferred = outcome.done + manifests.done
     result.failed = [(i.label, reason) for i, reason in outcome.failed + manifests.failed]
+    on_remote |= {i.oid for i in manifests.done}
+    for oid in sorted(plan.whole_dirs - complete):
+        if oid in on_remote and plan.manifest_entries[oid] <= on_remote:
+            store.mark_complete(oid)
     return result
 
 
@@ -360,7 +397,8 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
     todo = [item for oid, item in plan.files.items() if oid in absent]
     result.already = len(plan.files) - len(todo) + len(plan.manifests) - len(first.done)
     if store.can_list and todo:
-        present = store.present({i.oid for i in todo})
+        vouched = _vouched(store, plan, set(), set())
+        present = store.present({i.oid for i in todo} - vouched) | vouched
         for item in todo:
             if item.oid not in present:
                 result.failed.append(
@@ -482,10 +520,11 @@ def remote_status(
         except ObjectNotFoundError:
             return None
 
-    store.check_format()
-    plan = _plan(targets, load)
+    asked, complete = _complete_dirs(store, targets)
+    plan = _plan(targets, load, complete)
     wanted = set(plan.files) | set(plan.manifests)
-    present = store.present(wanted)
+    vouched = _vouched(store, plan, asked, complete)
+    present = store.present(wanted - vouched) | vouched
     status = RemoteStatus(store.name, len(wanted))
     not_cached = set(ws.cache.missing(list(wanted - present)))
     for output in sorted(set(plan.by_output) | set(plan.unavailable)):

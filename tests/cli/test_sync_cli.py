@@ -106,7 +106,8 @@ def test_push_clone_pull_gives_identical_bytes(tmp_path: Path, remote: Configure
     assert first["transferred"] == 16  # 15 distinct files + 1 manifest (two files share one)
     assert first["failed"] == [] and first["not_in_cache"] == []
     second = json.loads(run_gitml("push", "--json", cwd=src).stdout)
-    assert second["transferred"] == 0 and second["already_present"] == 16
+    # model.bin, and the data directory vouched for by its dirs/ record (files not listed)
+    assert second["transferred"] == 0 and second["already_present"] == 2
 
     dst = _clone(src, tmp_path / "dst")
     assert not (dst / "model.bin").exists()
@@ -417,3 +418,42 @@ def test_http_remote_is_read_only(tmp_path: Path, folder_remote: Configure) -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_directory_records(tmp_path: Path, folder_remote: Configure) -> None:
+    src, _ = _source(tmp_path, folder_remote)
+    store = tmp_path / "store"
+    manifest = _pointer_oid(src / "data.gitml")
+    record = store / "dirs" / "blake3" / manifest[:2] / manifest[2:]
+    run_gitml("push", "data/run.sh", cwd=src)
+    assert not record.exists()  # one file of the directory is not the whole directory
+    run_gitml("push", cwd=src)
+    assert record.exists() and record.read_bytes() == b""
+
+    # without the record the remote is listed: a file deleted by hand is seen as missing
+    entry = next(
+        ln.split()[0].removeprefix("blake3:")
+        for ln in (src / ".gitml/cache/blake3" / manifest[:2] / manifest[2:])
+        .read_text()
+        .splitlines()
+        if ln.endswith(" part2/f5.txt")
+    )
+    _objects(store)[entry].unlink()
+    record.unlink()
+    lacking = json.loads(run_gitml("status", "--remote", "--json", cwd=src).stdout)
+    assert lacking["outputs"] == [
+        {"path": "data", "missing_objects": 1, "missing_bytes": 36, "not_in_cache": 0}
+    ]
+    # with a record that lies (objects deleted behind gitml's back) pull names the object
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_bytes(b"")
+    dst = _clone(src, tmp_path / "dst")
+    result = run_gitml("pull", cwd=dst, check=False)
+    assert result.returncode == 1
+    assert f"object blake3:{entry} (data/part2/f5.txt) is not on remote 'origin'" in result.stderr
+    run_gitml("push", cwd=src)  # the record is trusted: push cannot see the hole
+    record.unlink()
+    repaired = json.loads(run_gitml("push", "--json", cwd=src).stdout)
+    assert repaired["transferred"] == 1
+    run_gitml("pull", cwd=dst)
+    assert _snapshot(dst, "data") == _snapshot(src, "data")

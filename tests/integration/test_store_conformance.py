@@ -189,3 +189,16 @@ def test_remove(store: RemoteStore, cache: Cache) -> None:
     store.upload(oid, path, path.stat().st_size, lambda n: None)
     store.remove([oid])
     assert store.present({oid}) == set()
+
+
+def test_directory_records(store: RemoteStore, cache: Cache) -> None:
+    store.prepare_write()
+    first, _ = _cached(cache, b"manifest one")
+    second, _ = _cached(cache, b"manifest two")
+    assert store.complete_dirs({first, second}) == set()
+    store.mark_complete(first)
+    assert store.complete_dirs({first, second}) == {first}
+    # a record is not an object
+    assert store.present({first}) == set()
+    store.unmark_complete([first])
+    assert store.complete_dirs({first}) == set()

@@ -1,0 +1,1 @@
+"""Pipelines: `gitml.yaml` stages, `gitml.lock`, staleness, the run-cache and `repro`."""
