@@ -268,6 +268,11 @@ class RemoteStore:
             return set()
         return self._present_in(DIRS, manifest_oids)
 
+    def iter_complete_dirs(self) -> Iterator[Oid]:
+        """Every directory record (`dirs/`) on the remote (one listing)."""
+        self.check_format()
+        return self._list(f"{self.root}/{DIRS}")
+
     def mark_complete(self, manifest_oid: Oid) -> None:
         """Record that the manifest and every file it lists are on the remote."""
         with self._errors("writing a directory record"):

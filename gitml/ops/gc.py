@@ -60,6 +60,7 @@ class GcPlan:
     run_entries: int = 0  # run-cache markers kept
     remote: str | None = None
     remote_remove: list[Oid] = field(default_factory=list)
+    remote_unmark: list[Oid] = field(default_factory=list)  # directory records to drop first
     remote_kept: int = 0
 
     @property
@@ -249,6 +250,9 @@ def _remote(store: RemoteStore, plan: GcPlan, source: ObjectSource) -> None:
         else:
             plan.remote_remove.append(oid)
     plan.remote_remove.sort()
+    # A record promises a manifest's files are all there (docs/spec/remote.md): a kept
+    # manifest keeps all its files, so only records of unkept manifests can lie.
+    plan.remote_unmark = sorted(set(store.iter_complete_dirs()) - keep)
 
 
 def _remote_run_cache(store: RemoteStore, source: ObjectSource, keep: set[Oid]) -> set[Oid]:
@@ -324,6 +328,8 @@ def execute(ws: Workspace, plan: GcPlan, store: RemoteStore | None = None) -> Gc
             os.unlink(path)
             result.tmp_removed += 1
     if store is not None and plan.remote_remove:
+        for batch in _batches(plan.remote_unmark, 1000):
+            store.unmark_complete(batch)
         for batch in _batches(plan.remote_remove, 1000):
             store.remove(batch)
             result.remote_removed += len(batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -295,3 +296,86 @@ def test_remote_gc_refuses_when_a_manifest_is_nowhere(
         "gc", "-f", "--remote", "origin", "--yes-delete-remote", cwd=root, check=False
     )
     assert_user_error(result, "refusing to clean remote 'origin'", "d.gitml")
+
+
+def test_remote_gc_drops_directory_records_first(tmp_path: Path, folder_remote: Configure) -> None:
+    """A `dirs/` record promises all of a manifest's files: it must go before they do."""
+    root = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=root)
+    folder_remote(root)
+    write(root / "d" / "keep.txt", b"in both versions")
+    write(root / "d" / "old.txt", b"only in the first version")
+    run_gitml("add", "d", cwd=root)
+    run_gitml("push", cwd=root)
+    commit(root, "d v1")
+    old_manifest = _pointer_oid(root / "d.gitml")
+    os.unlink(root / "d" / "old.txt")
+    run_gitml("commit", "d", cwd=root)
+    run_gitml("push", cwd=root)
+    commit(root, "d v2")
+    new_manifest = _pointer_oid(root / "d.gitml")
+
+    def record(oid: str) -> Path:
+        hexdigest = oid.removeprefix("blake3:")
+        return tmp_path / "store" / "dirs" / "blake3" / hexdigest[:2] / hexdigest[2:]
+
+    assert record(old_manifest).exists() and record(new_manifest).exists()
+    run_gitml("gc", "-w", "-f", "-r", "origin", "--yes-delete-remote", cwd=root)
+    assert not record(old_manifest).exists()
+    assert record(new_manifest).exists()
+    store = tmp_path / "store" / "objects" / "blake3"
+    left = {p.parent.name + p.name for p in store.glob("*/*")}
+    assert left == {
+        new_manifest.removeprefix("blake3:"),
+        b3(b"in both versions").removeprefix("blake3:"),
+    }
+
+
+# Pipelines ---------------------------------------------------------------------------
+
+
+def _repro_version(root: Path, text: str) -> str:
+    write(root / "src.txt", text)
+    run_gitml("repro", cwd=root)
+    git("add", "gitml.yaml", "gitml.lock", ".gitignore", "src.txt", cwd=root)
+    git("commit", "-qm", text, cwd=root)
+    return b3(text.encode())
+
+
+def test_stage_outs_and_run_cache_are_kept(repo: Path) -> None:
+    run_gitml("stage", "add", "-n", "make", "-d", "src.txt", "-o", "out.bin",
+              "cp src.txt out.bin", cwd=repo)  # fmt: skip
+    write(repo / "src.txt", "one\n")
+    first = _repro_version(repo, "one\n")
+    git("checkout", "-qb", "exp", cwd=repo)
+    second = _repro_version(repo, "two\n")
+    git("checkout", "-q", "main", cwd=repo)
+    run_gitml("checkout", "-f", cwd=repo)
+    third = _repro_version(repo, "three\n")
+    runs = repo / ".gitml" / "cache" / "runs"
+    assert {first, second, third} <= cached(repo)
+
+    # every run is in the run-cache: the default gc keeps all three outs
+    assert gc_json(repo, "--dry")["would_remove"] == 0
+    # without the run-cache, `exp`'s gitml.lock still keeps its out; main's history doesn't
+    shutil.rmtree(runs)
+    gone = {o["oid"] for o in gc_json(repo, "--dry")["objects"]}
+    assert first in gone and second not in gone and third not in gone
+    all_commits = gc_json(repo, "--all-commits", "--dry")["objects"]
+    assert {first, second, third}.isdisjoint(o["oid"] for o in all_commits)
+
+
+def test_workspace_gc_drops_run_cache_entries_it_empties(repo: Path) -> None:
+    run_gitml("stage", "add", "-n", "make", "-d", "src.txt", "-o", "out.bin",
+              "cp src.txt out.bin", cwd=repo)  # fmt: skip
+    write(repo / "src.txt", "one\n")
+    first = _repro_version(repo, "one\n")
+    second = _repro_version(repo, "two\n")
+    doc = gc_json(repo, "-w", "-f")
+    assert doc["run_cache_markers_dropped"] == 1
+    assert first not in cached(repo) and second in cached(repo)
+    # the surviving run still restores; the dropped one runs again
+    write(repo / "src.txt", "one\n")
+    rerun = run_gitml("repro", cwd=repo)
+    assert "Running stage 'make'" in rerun.stdout
+    assert (repo / "out.bin").read_text() == "one\n"
