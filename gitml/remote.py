@@ -13,6 +13,7 @@ message names the remote.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import threading
@@ -105,7 +106,11 @@ def _s3_kwargs(
     for key in ("region", "region_name"):
         if key in opts:
             client_kwargs["region_name"] = opts.pop(key)
-    config_kwargs = {**_S3_TIMEOUTS, "max_pool_connections": jobs + LARGE_SLOTS * PART_CONCURRENCY}
+    # A fresh copy each time: botocore rewrites the nested `retries` dict in place.
+    config_kwargs = {
+        **copy.deepcopy(_S3_TIMEOUTS),
+        "max_pool_connections": jobs + LARGE_SLOTS * PART_CONCURRENCY,
+    }
     config_kwargs.update(opts.pop("config_kwargs", {}) or {})
     return {
         **opts,

@@ -415,7 +415,8 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
         progress=ws.progress,
         description=f"Fetch from {store.name}",
     )
-    result.transferred = first.done + outcome.done
+    manifests = [Item(i.oid, os.path.getsize(cache.path(i.oid)), i.label) for i in first.done]
+    result.transferred = manifests + outcome.done
     result.failed += [(i.label, reason) for i, reason in outcome.failed]
     return result
 
