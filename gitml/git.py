@@ -122,20 +122,18 @@ def ref_commits(root: Path, namespace: str) -> list[str]:
 
 
 def pointer_blobs(root: Path, commit: str) -> list[tuple[str, str]]:
-    """(path, blob id) of every `*.gitml` regular file in `commit`'s tree."""
-    result = _run(["ls-tree", "-r", "-z", "--full-tree", commit], root)
+    """(path, blob id) of every `*.gitml` regular file in `commit`'s tree (not under
+    `.gitml/`, not a bare `.gitml`)."""
     found = []
-    for record in result.stdout.split(b"\0"):
-        if not record:
+    for entry in ls_tree(root, commit):
+        path = entry.path
+        if entry.kind != "blob" or entry.mode not in ("100644", "100755"):
             continue
-        meta, _, raw_path = record.partition(b"\t")
-        mode, kind, blob = meta.decode().split(" ")
-        path = os.fsdecode(raw_path)
-        if kind != "blob" or mode not in ("100644", "100755") or not path.endswith(".gitml"):
+        if not path.endswith(".gitml") or path.startswith(".gitml/"):
             continue
-        if path.startswith(".gitml/") or path.rsplit("/", 1)[-1] == ".gitml":
+        if path.rsplit("/", 1)[-1] == ".gitml":
             continue
-        found.append((path, blob))
+        found.append((path, entry.object_id))
     return found
 
 

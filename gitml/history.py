@@ -44,13 +44,6 @@ class FileRef:
     output: TrackedOutput
 
 
-def is_pointer_path(path: str) -> bool:
-    """A `*.gitml` path that can be a pointer (not `.gitml/...`, not a bare `.gitml`)."""
-    if not path.endswith(POINTER_SUFFIX) or path.startswith(".gitml/"):
-        return False
-    return path.rsplit("/", 1)[-1] != POINTER_SUFFIX
-
-
 def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
     """Parse a pointer blob read from git, validating the output path it implies."""
     output = output_path_for(path)
@@ -64,21 +57,17 @@ def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
 def revision_outputs(root: Path, rev: str, cat: git.CatFile) -> dict[str, TrackedOutput]:
     """{output path: TrackedOutput} of every pointer committed at `rev`."""
     commit = git.resolve_commit(root, rev)
-    blobs = [
-        e
-        for e in git.ls_tree(root, commit)
-        if e.kind == "blob" and e.mode in ("100644", "100755") and is_pointer_path(e.path)
-    ]
-    ids = [e.object_id for e in blobs]
+    blobs = git.pointer_blobs(root, commit)
+    ids = [blob for _, blob in blobs]
     git.prefetch_blobs(root, ids)
     contents = cat.read_many(ids)
     outputs: dict[str, TrackedOutput] = {}
-    for entry in blobs:
-        where = f"{rev}:{entry.path}"
-        found = contents.get(entry.object_id)
+    for path, blob in blobs:
+        where = f"{rev}:{path}"
+        found = contents.get(blob)
         if found is None:
             raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
-        tracked = parse_revision_pointer(entry.path, found[1], where)
+        tracked = parse_revision_pointer(path, found[1], where)
         outputs[tracked.path] = tracked
     return dict(sorted(outputs.items()))
 
