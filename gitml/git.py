@@ -435,3 +435,22 @@ def shallow_clone(url: str, dest: Path, rev: str | None) -> None:
 
             shutil.rmtree(dest, ignore_errors=True)
     run_bytes(dest.parent, [*base, *tail])
+
+
+def git_path(root: Path, name: str) -> Path:
+    """`git rev-parse --git-path NAME`: respects core.hooksPath, worktrees and GIT_DIR."""
+    result = _run(["rev-parse", "--git-path", name], root)
+    path = Path(os.fsdecode(result.stdout.rstrip(b"\n")))
+    return path if path.is_absolute() else root / path
+
+
+def unstaged_changes(root: Path, pathspecs: list[str]) -> list[str]:
+    """Tracked files matching `pathspecs` whose work-tree copy differs from the index."""
+    result = _run(["diff", "--name-only", "-z", "--no-renames", "--", *pathspecs], root)
+    return sorted(os.fsdecode(n) for n in result.stdout.split(b"\0") if n)
+
+
+def rev_list(root: Path, args: list[str]) -> list[str]:
+    """Commit ids from `git rev-list ARGS`; an unknown revision gives GitError."""
+    result = _run(["rev-list", *args], root)
+    return result.stdout.decode().split()

@@ -181,12 +181,32 @@ def object_executable(cache: Cache, oid: Oid) -> bool:
     return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
 
 
-def _place(cache: Cache, oid: Oid, target: str, linker: fsutil.Linker, executable: bool) -> None:
-    """Put object `oid` at `target` atomically: a temp name beside it, then rename."""
-    tmp = sibling_temp(target)
+def _place(
+    cache: Cache,
+    oid: Oid,
+    target: str,
+    linker: fsutil.Linker,
+    executable: bool,
+    *,
+    new: bool = False,
+) -> None:
+    """Put object `oid` at `target`.
+
+    An existing file is replaced atomically (temp name beside it, then rename). A `new`
+    file, journaled by the caller, is created in place: half the directory operations of
+    temp + rename, which dominate checkouts of many small files.
+    """
     # A hardlink or symlink shows the object's own mode and cannot carry another
     # executable bit: such a file gets a copy (or reflink) instead.
     links_ok = not linker.may_link or object_executable(cache, oid) == executable
+    mode = 0o755 if executable else 0o644
+    if new:
+        try:
+            linker.place(cache.path(oid), target, mode, links_ok=links_ok)
+            return
+        except (FileExistsError, IsADirectoryError):
+            pass
+    tmp = sibling_temp(target)
     try:
         linker.place(str(cache.path(oid)), tmp, 0o755 if executable else 0o644, links_ok=links_ok)
         try:
@@ -223,8 +243,13 @@ def place_dir(
     current: Iterable[ObservedFile],
     linker: fsutil.Linker,
     on_file: Callable[[int], None],
+    journal: Callable[[list[str]], None] | None = None,
 ) -> PlaceResult:
-    """Make directory `target` hold exactly `manifest`'s files; only changed files are written."""
+    """Make directory `target` hold exactly `manifest`'s files; only changed files are written.
+
+    Files that do not exist yet are first passed to `journal` (so an interrupted checkout
+    can tell its own half-written files from user edits), then created in place.
+    """
     result = PlaceResult()
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         fsutil.remove_path(target)
@@ -238,6 +263,8 @@ def place_dir(
             result.removed.append(rel)
     top = str(target)
     made: set[str] = set()
+    if journal is not None:
+        journal([prefix + e.relpath for e in manifest if prefix + e.relpath not in have])
     for entry in manifest:
         rel = prefix + entry.relpath
         existing = have.get(rel)
@@ -260,7 +287,14 @@ def place_dir(
         if parent not in made:
             _make_parents(target, Path(parent))
             made.add(parent)
-        _place(cache, entry.oid, path, linker, entry.executable)
+        _place(
+            cache,
+            entry.oid,
+            path,
+            linker,
+            entry.executable,
+            new=journal is not None and not existing,
+        )
         result.placed.append((rel, path, entry.oid))
         on_file(entry.size)
     if result.removed:

@@ -12,5 +12,7 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check gitml tests scripts
 echo "== mypy"; mypy
+echo "== docs"; site="$(mktemp -d)"; trap 'rm -rf "$site"' EXIT
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$site"
 echo "== pytest"
-exec pytest -n auto -q "$@"
+pytest -n auto -q "$@"

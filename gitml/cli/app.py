@@ -244,6 +244,14 @@ from gitml.cli import history_cmds  # noqa: E402  (diff, ls, gc, get)
 
 history_cmds.register(app)
 
+from gitml.cli import hook_cmds  # noqa: E402  (install, git-hook)
+
+hook_cmds.register(app)
+
+from gitml.cli import doctor_cmd  # noqa: E402
+
+doctor_cmd.register(app)
+
 
 def _human(size: int) -> str:
     value = float(size)

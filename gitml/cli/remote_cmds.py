@@ -334,12 +334,16 @@ def push(
     paths: PathsArg = None,
     remote: RemoteOpt = None,
     jobs: JobsOpt = None,
+    rev: Annotated[
+        list[str] | None,
+        typer.Option("--rev", help="Push what this git revision needs (repeatable)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Upload cache objects of tracked outputs that the remote lacks."""
     from gitml.ops.sync import push as do_push
 
-    result = do_push(_workspace(ctx), remote, paths, jobs=jobs)
+    result = do_push(_workspace(ctx), remote, paths, jobs=jobs, revs=rev or [])
     if as_json:
         _print_json(result.to_json())
     elif result.transferred:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gitml import fsutil
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
@@ -52,12 +53,36 @@ def _drop_edited_links(ws: Workspace, plan: _Plan) -> None:
             ws.cache.quarantine(oid)
 
 
-def _unsaved(ws: Workspace, plan: _Plan) -> list[str]:
+class _Journal:
+    """Files a checkout creates in place, listed before they are written.
+
+    If the checkout is killed, the next one finds the list and knows those half-written
+    files are its own leftovers, not uncommitted user changes. Removed on completion.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.leftovers = set(path.read_text("utf-8").splitlines())
+        except (FileNotFoundError, UnicodeDecodeError):
+            self.leftovers = set()
+
+    def record(self, relpaths: list[str]) -> None:
+        if relpaths:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write("".join(r + "\n" for r in relpaths))
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _unsaved(ws: Workspace, plan: _Plan, leftovers: set[str]) -> list[str]:
     """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
     wanted = _wanted(plan)
     lost = []
     for f in plan.observed.files:
-        if wanted.get(f.relpath) == f.oid:
+        if wanted.get(f.relpath) == f.oid or f.relpath in leftovers:
             continue
         if f.oid is None or not ws.cache.exists(f.oid):
             lost.append(f.relpath)
@@ -98,6 +123,7 @@ def checkout(
         else:
             relpaths = tracked
         plans: list[_Plan] = []
+        journal = _Journal(ws.tmp_dir / "checkout-journal")
         try:
             for relpath in dict.fromkeys(relpaths):
                 pointer = stage_outs.get(relpath) or ws.read_pointer(relpath)
@@ -120,7 +146,7 @@ def checkout(
                 plans.append(plan)
             if not force:
                 for plan in plans:
-                    lost = _unsaved(ws, plan)
+                    lost = _unsaved(ws, plan, journal.leftovers)
                     if lost:
                         more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
                         raise DirtyWorkspaceError(
@@ -134,18 +160,19 @@ def checkout(
                     result.failed.append((plan.relpath, f"{missing} object(s) not in cache"))
                     continue
                 try:
-                    _apply(ws, plan, linker)
+                    _apply(ws, plan, linker, journal)
                 except OSError as exc:
                     raise GitmlError(
                         f"{ws.display(plan.relpath)}: checkout failed: {exc.strerror or exc}"
                     ) from exc
                 result.restored.append(plan.relpath)
+            journal.finish()
         finally:
             ws.state.save()
     return result
 
 
-def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker) -> None:
+def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker, journal: _Journal) -> None:
     target = ws.abspath(plan.relpath)
     total = plan.pointer.size
     with ws.progress.task(f"Checkout {plan.relpath}", total, unit="bytes") as task:
@@ -165,7 +192,14 @@ def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker) -> None:
         if plan.observed.kind == "file":
             (target).unlink()
         placed = place_dir(
-            ws.cache, plan.relpath, target, plan.manifest, current, linker, task.advance
+            ws.cache,
+            plan.relpath,
+            target,
+            plan.manifest,
+            current,
+            linker,
+            task.advance,
+            journal=journal.record,
         )
         for rel, path, oid in placed.placed:
             st = os.lstat(path)

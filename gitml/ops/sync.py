@@ -298,28 +298,35 @@ def push(
     user_paths: list[str] | None = None,
     *,
     jobs: int | None = None,
+    revs: list[str] | None = None,
 ) -> SyncResult:
-    """Upload the objects of the workspace's tracked outputs that the remote lacks.
+    """Upload the objects of the workspace's tracked outputs (or, with `revs`, of the
+    outputs committed at those git revisions) that the remote lacks.
 
     A directory's manifest goes up after the selected files of it did (never before), but
     a manifest on a remote does not promise that all its files are there: `push DIR/FILE`
     uploads that file and the manifest only. Once a whole directory is up, a `dirs/`
-    record says so, and later pushes and status checks skip listing its files.
+    record says so, and later pushes and status checks skip listing its files. An object
+    missing from the local cache is reported in `not_in_cache` only when the remote lacks
+    it too.
     """
     store = open_store(ws, remote, jobs)
     result = SyncResult(store.name)
-    targets = workspace_targets(ws, user_paths)
+    targets = _gather_targets(ws, user_paths, revs or [], False, False)
     store.prepare_write()
     asked, complete = _complete_dirs(store, targets)
     plan = _plan(targets, _cached_manifest(ws), complete)
-    result.not_in_cache = list(plan.unavailable)
     cache = ws.cache
     absent = set(cache.missing(list(plan.files)))
     files = {oid: item for oid, item in plan.files.items() if oid not in absent}
-    result.not_in_cache += sorted({i.label for oid, i in plan.files.items() if oid not in files})
-    wanted = set(files) | set(plan.manifests)
+    unavailable = {t.pointer.oid: t.output for t in targets if t.output in plan.unavailable}
+    wanted = set(plan.files) | set(plan.manifests) | set(unavailable)
     vouched = _vouched(store, plan, asked, complete)
     present = (store.present(wanted - vouched) | vouched) & wanted
+    result.not_in_cache = sorted(
+        {out for oid, out in unavailable.items() if oid not in present}
+        | {i.label for oid, i in plan.files.items() if oid not in files and oid not in present}
+    )
     result.already = len(present)
 
     def upload(item: Item, on_bytes: Callable[[int], None]) -> None:

@@ -185,3 +185,17 @@ def test_translate(exc: BaseException, kind: type[RemoteError], text: str) -> No
 
 def test_translate_leaves_programming_errors_alone() -> None:
     assert translate("r", "x", KeyError("k")) is None
+
+
+def test_making_an_s3_client_leaves_the_default_options_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import s3fs
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for _ in range(2):  # botocore rewrote the shared "retries" dict on the first client
+        s3fs.S3FileSystem(endpoint_url="http://127.0.0.1:9", **_s3_kwargs({}, {}, 4)).connect()
+        retries = _s3_kwargs({}, {}, 4)["config_kwargs"]["retries"]
+        assert retries == {"max_attempts": 3, "mode": "standard"}
