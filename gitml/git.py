@@ -3,8 +3,11 @@ dulwich on index and status operations, shared/research §4)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitml.errors import GitError, NotAGitRepoError
@@ -119,20 +122,18 @@ def ref_commits(root: Path, namespace: str) -> list[str]:
 
 
 def pointer_blobs(root: Path, commit: str) -> list[tuple[str, str]]:
-    """(path, blob id) of every `*.gitml` regular file in `commit`'s tree."""
-    result = _run(["ls-tree", "-r", "-z", "--full-tree", commit], root)
+    """(path, blob id) of every `*.gitml` regular file in `commit`'s tree (not under
+    `.gitml/`, not a bare `.gitml`)."""
     found = []
-    for record in result.stdout.split(b"\0"):
-        if not record:
+    for entry in ls_tree(root, commit):
+        path = entry.path
+        if entry.kind != "blob" or entry.mode not in ("100644", "100755"):
             continue
-        meta, _, raw_path = record.partition(b"\t")
-        mode, kind, blob = meta.decode().split(" ")
-        path = os.fsdecode(raw_path)
-        if kind != "blob" or mode not in ("100644", "100755") or not path.endswith(".gitml"):
+        if not path.endswith(".gitml") or path.startswith(".gitml/"):
             continue
-        if path.startswith(".gitml/") or path.rsplit("/", 1)[-1] == ".gitml":
+        if path.rsplit("/", 1)[-1] == ".gitml":
             continue
-        found.append((path, blob))
+        found.append((path, entry.object_id))
     return found
 
 
@@ -165,6 +166,275 @@ def read_blobs(root: Path, blob_ids: list[str]) -> dict[str, bytes]:
         blobs[header[0]] = out[pos : pos + size]
         pos += size + 1
     return blobs
+
+
+# History access: one long-lived `git cat-file --batch` per command (measured 0.13 ms per
+# object against 2.4 ms per spawn, shared/research §4) and `ls-tree -r -z` per revision.
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and _HEX.issuperset(text)
+
+
+def run_bytes(root: Path, args: list[str], *, input: bytes | None = None) -> bytes:
+    """stdout of `git ARGS` in `root`; GitError with git's last stderr line on failure."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=input,
+            capture_output=True,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            env=env,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[-1] if message else result.returncode}")
+    return result.stdout
+
+
+class CatFile:
+    """One `git cat-file --batch` process; objects are read by id, requests are pipelined."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"],
+                    cwd=self.root,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+                )
+            except FileNotFoundError:
+                raise GitError("git is not installed or not on PATH") from None
+        return self._proc
+
+    def read_many(self, object_ids: list[str]) -> dict[str, tuple[str, bytes]]:
+        """{id: (type, bytes)} for the ids git has; missing ids are left out."""
+        import threading
+
+        unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
+        if not unique:
+            return {}
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+        failure: list[BaseException] = []
+
+        def feed() -> None:
+            try:
+                stdin.write("".join(o + "\n" for o in unique).encode())
+                stdin.flush()
+            except OSError as exc:
+                failure.append(exc)
+
+        # A writer thread, so a long request list never deadlocks against full pipes.
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        found: dict[str, tuple[str, bytes]] = {}
+        try:
+            for _ in unique:
+                header = stdout.readline()
+                if not header:
+                    raise GitError("git cat-file stopped unexpectedly")
+                parts = header.decode("utf-8", "replace").split()
+                if len(parts) == 3:
+                    size = int(parts[2])
+                    data = stdout.read(size + 1)[:size]
+                    found[parts[0]] = (parts[1], data)
+        finally:
+            writer.join()
+        if failure:
+            raise GitError(f"git cat-file failed: {failure[0]}")
+        return found
+
+    def read(self, object_id: str) -> bytes | None:
+        item = self.read_many([object_id]).get(object_id)
+        return item[1] if item is not None else None
+
+    def read_path(self, commit: str, path: str) -> bytes | None:
+        """A blob by `commit:path` (plain paths only: no newline), None if absent."""
+        if "\n" in path or not _is_object_id(commit):
+            raise ValueError("read_path needs a commit id and a path without newlines")
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{commit}:{path}\n".encode())
+        proc.stdin.flush()
+        parts = proc.stdout.readline().decode("utf-8", "replace").split()
+        if len(parts) != 3 or not parts[2].isdigit():
+            return None  # "<spec> missing"
+        size = int(parts[2])
+        data = proc.stdout.read(size + 1)[:size]
+        return data if parts[1] == "blob" else None
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            assert proc.stdin is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def __enter__(self) -> CatFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    kind: str  # blob | tree | commit (submodule)
+    object_id: str
+    path: str
+
+
+def ls_tree(root: Path, treeish: str) -> list[TreeEntry]:
+    """Every entry below `treeish`, recursively (`git ls-tree -r -z --full-tree`)."""
+    out = run_bytes(root, ["ls-tree", "-r", "-z", "--full-tree", treeish])
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, object_id = meta.decode().split(" ")
+        entries.append(TreeEntry(mode, kind, object_id, os.fsdecode(raw_path)))
+    return entries
+
+
+def head_commit(root: Path) -> str | None:
+    """HEAD's commit, or None on an unborn branch."""
+    result = _run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.decode().strip() or None
+
+
+def all_ref_commits(root: Path) -> list[str]:
+    """Commits at the tips of every ref (branches, tags, remote-tracking, stash...) and HEAD."""
+    commits = ref_commits(root, "refs")
+    head = head_commit(root)
+    if head is not None:
+        commits.append(head)
+    return list(dict.fromkeys(commits))
+
+
+def stash_commits(root: Path) -> list[str]:
+    """Every stash entry with its index and untracked-files commits (`stash@{n}^2`, `^3`)."""
+    result = _run(["log", "-g", "--format=%H %P", "refs/stash", "--"], root, check=False)
+    if result.returncode != 0:
+        return []  # no stash
+    commits: list[str] = []
+    for line in result.stdout.decode().splitlines():
+        parts = line.split()
+        if parts:
+            commits.append(parts[0])
+            commits.extend(parts[2:])  # parts[1] is the commit the stash was made on
+    return list(dict.fromkeys(c for c in commits if _is_object_id(c)))
+
+
+def reachable_objects(
+    root: Path, *, all_commits: bool, commits: Sequence[str] = ()
+) -> list[tuple[str, str | None]]:
+    """(object id, path or None) of every object reachable from `commits` (their trees only,
+    `--no-walk`) or, with `all_commits`, from every commit of every ref and reflog; both
+    also list the objects of every worktree's index. git prints one path per object."""
+    args = ["rev-list", "--objects", "--indexed-objects"]
+    if all_commits:
+        args += ["--all", "--reflog"]
+    else:
+        args += ["--no-walk=unsorted", "--stdin"]
+    stdin = b"" if all_commits else "".join(c + "\n" for c in commits).encode()
+    out = run_bytes(root, args, input=stdin)
+    objects: list[tuple[str, str | None]] = []
+    for line in out.split(b"\n"):
+        object_id, sep, raw_path = line.partition(b" ")
+        text = object_id.decode("ascii", "replace")
+        if not _is_object_id(text):
+            continue  # a path with a newline in it continues on the next line
+        objects.append((text, os.fsdecode(raw_path) if sep else None))
+    return objects
+
+
+def object_sizes(root: Path, object_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """{id: (type, size)} through one `git cat-file --batch-check`."""
+    unique = list(dict.fromkeys(object_ids))
+    if not unique:
+        return {}
+    request = "".join(o + "\n" for o in unique).encode()
+    out = run_bytes(root, ["cat-file", "--batch-check"], input=request)
+    sizes: dict[str, tuple[str, int]] = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].isdigit():
+            sizes[parts[0]] = (parts[1], int(parts[2]))
+    return sizes
+
+
+def is_partial_clone(root: Path) -> bool:
+    result = _run(["config", "--get", "remote.origin.promisor"], root, check=False)
+    return result.stdout.strip() == b"true"
+
+
+def prefetch_blobs(root: Path, object_ids: list[str]) -> None:
+    """In a partial clone, fetch many missing blobs in one request (instead of one lazy
+    fetch per `cat-file` read). Best effort: on failure cat-file still fetches lazily."""
+    if not object_ids or not is_partial_clone(root):
+        return
+    with contextlib.suppress(GitError):
+        run_bytes(
+            root,
+            [
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                "--filter=blob:none",
+                "--stdin",
+                "origin",
+            ],
+            input="".join(o + "\n" for o in dict.fromkeys(object_ids)).encode(),
+        )
+
+
+def shallow_clone(url: str, dest: Path, rev: str | None) -> None:
+    """A clone with no blobs and no checkout: `--depth 1` at `rev` when it names a branch or
+    tag (or the default branch), else every commit and tree but still no blobs."""
+    base = ["clone", "--quiet", "--no-checkout", "--filter=blob:none"]
+    tail = ["--", url, str(dest)]
+    if rev is None:
+        run_bytes(dest.parent, [*base, "--depth", "1", *tail])
+        return
+    if not rev.startswith("-"):
+        try:
+            run_bytes(dest.parent, [*base, "--depth", "1", "--branch", rev, *tail])
+            return
+        except GitError:
+            import shutil
+
+            shutil.rmtree(dest, ignore_errors=True)
+    run_bytes(dest.parent, [*base, *tail])
 
 
 def git_path(root: Path, name: str) -> Path:

@@ -274,6 +274,11 @@ class RemoteStore:
             return set()
         return self._present_in(DIRS, manifest_oids)
 
+    def iter_complete_dirs(self) -> Iterator[Oid]:
+        """Every directory record (`dirs/`) on the remote (one listing)."""
+        self.check_format()
+        return self._list(f"{self.root}/{DIRS}")
+
     def mark_complete(self, manifest_oid: Oid) -> None:
         """Record that the manifest and every file it lists are on the remote."""
         with self._errors("writing a directory record"):
@@ -479,6 +484,32 @@ class RemoteStore:
         directory's `dirs/` record (`unmark_complete`)."""
         with self._errors("removing objects"):
             self.fs.rm([self.object_path(oid) for oid in oids])
+
+    def open_object(self, oid: Oid, label: str = "") -> Any:
+        """A read stream of one object, in bounded blocks. Unverified: the caller hashes
+        what it reads (gitml.verified); errors while reading go through `errors()`."""
+        with self._errors(f"opening {oid}"):
+            try:
+                if self.protocol in ("s3", "s3a"):
+                    return self.fs.open(self.object_path(oid), "rb", block_size=PART_SIZE)
+                return self.fs.open(self.object_path(oid), "rb")
+            except FileNotFoundError as exc:
+                if _is_missing_bucket(exc):
+                    raise
+                raise ObjectNotFoundError(
+                    f"{_named(oid, label)} is not on remote '{self.name}'"
+                ) from None
+
+    def errors(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Translate library exceptions raised while `what` into RemoteErrors."""
+        return self._errors(what)
+
+    def object_url(self, oid: Oid) -> str:
+        """Where the object lives: a URL, or an absolute path for a folder remote."""
+        path = self.object_path(oid)
+        if self.protocol == "file" or "://" in path:
+            return path
+        return str(self.fs.unstrip_protocol(path))
 
     def unmark_complete(self, manifest_oids: Iterable[Oid]) -> None:
         with self._errors("removing directory records"):

@@ -240,6 +240,10 @@ from gitml.cli import remote_cmds  # noqa: E402  (remote, push, fetch, pull)
 
 remote_cmds.register(app)
 
+from gitml.cli import history_cmds  # noqa: E402  (diff, ls, gc, get)
+
+history_cmds.register(app)
+
 from gitml.cli import hook_cmds  # noqa: E402  (install, git-hook)
 
 hook_cmds.register(app)
