@@ -18,6 +18,7 @@ from gitml.errors import FormatError
 
 ALGORITHM = "blake3"
 _HEX_LEN = 64
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
 _OID_RE = re.compile(r"blake3:[0-9a-f]{64}")
 # Below this size a single read beats setting up a mapping.
 _MMAP_MIN = 4 * 1024 * 1024
@@ -46,7 +47,7 @@ class Oid:
 
     @classmethod
     def from_hex(cls, hexdigest: str) -> Oid:
-        if len(hexdigest) != _HEX_LEN or not all(c in "0123456789abcdef" for c in hexdigest):
+        if not _HEX_RE.fullmatch(hexdigest):
             raise FormatError(f"invalid {ALGORITHM} digest {hexdigest[:80]!r}")
         return cls(hexdigest)
 

@@ -162,6 +162,9 @@ def status(
     if not results and not stages:
         c.say("Everything is up to date.")
         return
+    if c.quiet:
+        # As `dvc status -q`: nothing printed, the exit code says whether anything changed.
+        raise typer.Exit(1)
     for s in stages:
         typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
     for r in results:

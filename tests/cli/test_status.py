@@ -139,3 +139,13 @@ def test_touch_without_change_is_clean(repo: Path) -> None:
         st = p.stat()
         os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     assert status_json(repo) == []
+
+
+def test_quiet_status_prints_nothing_and_exits_1_when_something_changed(repo: Path) -> None:
+    write(repo / "model.bin", b"v1")
+    run_gitml("add", "model.bin", cwd=repo)
+    clean = run_gitml("status", "-q", cwd=repo)
+    assert (clean.returncode, clean.stdout, clean.stderr) == (0, "", "")
+    write(repo / "model.bin", b"v2")
+    changed = run_gitml("status", "-q", cwd=repo, check=False)
+    assert (changed.returncode, changed.stdout, changed.stderr) == (1, "", "")
