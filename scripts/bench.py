@@ -6,13 +6,19 @@ Stdlib only. See scripts/README-bench.md for usage.
 Layout
 ------
 * ``Workload``   -- generates (once, cached) a seeded data set and copies it into a repo.
-* ``Tool``       -- maps abstract operations (init/add/status/checkout/version) to argv lists.
-                    ``GitmlTool`` and ``DvcTool`` implement it; remotes/pipelines go here later.
+* ``Tool``       -- maps abstract operations (init/add/status/checkout/repro/remote/push/pull)
+                    to argv lists. ``GitmlTool`` and ``DvcTool`` implement it.
+* ``Remote``     -- where the remote scenarios push to: ``FolderRemote`` (a local folder) or
+                    ``S3Remote`` (a bucket per repo on a moto server, ``MotoServer``, that the
+                    harness starts on 127.0.0.1 and whose request log it counts).
 * ``Scenario``   -- a named, timed operation registered in ``SCENARIOS`` (``--only`` selects).
                     Each scenario declares the repo state it needs; the harness brings a repo
                     to that state with untimed setup steps and times only the scenario's argv.
 * ``Runner``     -- runs one subprocess, timing it with ``time.perf_counter`` and taking the
                     child's peak RSS from ``os.wait4``; output goes to a per-run log file.
+
+Remote scenarios (push, push-again, status-remote, pull-fresh) run once per ``--remotes``
+kind, each rep in a fresh repo with a fresh, empty remote.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ import json
 import os
 import platform
 import random
+import re
 import shlex
 import shutil
 import signal
+import socket
 import stat
 import statistics
 import subprocess
@@ -34,10 +42,16 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
@@ -110,6 +124,12 @@ class Sample:
     user_s: float
     sys_s: float
     load1: float = 0.0  # 1-min load average when the command ended (noise indicator)
+    # remote scenarios only: requests the S3 endpoint served during the command (total and
+    # by HTTP method), and what the remote held afterwards (bytes, files/objects)
+    s3_requests: int | None = None
+    s3_by_method: dict[str, int] | None = None
+    remote_bytes: int | None = None
+    remote_files: int | None = None
 
 
 # Why a launcher: on Linux a child's ru_maxrss starts at its parent's RSS high-water mark
@@ -326,12 +346,7 @@ def verify_restored(workload: Workload, workdir: Path, repo: Path) -> None:
 
 
 class Tool:
-    """Maps abstract operations to argv lists. Subclass to add a tool.
-
-    Extension points for later work (not implemented yet): ``remote_add(name, url)``,
-    ``push()``, ``pull()``, ``repro()`` -- each returning argv lists like the ones below,
-    with matching scenarios registered in ``SCENARIOS``.
-    """
+    """Maps abstract operations to argv lists. Subclass to add a tool."""
 
     name = "tool"
 
@@ -365,6 +380,24 @@ class Tool:
 
     def repro(self) -> list[str]:
         return [self.exe, "repro"]
+
+    def remote_add(self, name: str, url: str) -> list[str]:
+        """Add ``name`` as the default remote (written to the tracked config)."""
+        return [self.exe, "remote", "add", "-d", name, url]
+
+    def remote_endpoint(self, name: str, url: str) -> list[str]:
+        """Point an S3 remote at a custom endpoint (tracked config, so clones get it)."""
+        return [self.exe, "remote", "modify", name, "endpoint_url", url]
+
+    def push(self) -> list[str]:
+        return [self.exe, "push"]
+
+    def pull(self) -> list[str]:
+        return [self.exe, "pull"]
+
+    def remote_status(self) -> list[tuple[str, list[str]]]:
+        """(row label, argv): what the default remote lacks; the first is compared."""
+        return [("status --remote", [self.exe, "status", "--remote"])]
 
 
 class GitmlTool(Tool):
@@ -421,6 +454,21 @@ class DvcTool(Tool):
             ("status (dvc data status)", [self.exe, "data", "status"]),
         ]
 
+    def remote_endpoint(self, name: str, url: str) -> list[str]:
+        return [self.exe, "remote", "modify", name, "endpointurl", url]
+
+    def remote_status(self) -> list[tuple[str, list[str]]]:
+        # `dvc status -c` (--cloud) is DVC's long-standing "what does the remote lack"
+        # report, so it is the compared row; `dvc data status --not-in-remote` is the
+        # newer variant, shown for information.
+        return [
+            ("status --remote", [self.exe, "status", "-c"]),
+            (
+                "status --remote (dvc data status --not-in-remote)",
+                [self.exe, "data", "status", "--not-in-remote"],
+            ),
+        ]
+
 
 def ensure_dvc_venv(workdir: Path, spec: str, runner_log: Path) -> str:
     venv = workdir / "dvc-venv"
@@ -459,6 +507,246 @@ def find_gitml(explicit: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------------------
+# remotes: a local folder, or S3 on a moto server started by the harness
+
+
+# Dummy credentials and no lookups off this machine (no IMDS, no ~/.aws), for both tools.
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/gitml-bench-aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/gitml-bench-aws-credentials",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
+S3_ENV_UNSET = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+# One werkzeug access-log line per request, e.g.
+#   127.0.0.1 - - [22/Nov/2026 16:08:42] "PUT /bkt/a/b HTTP/1.1" 200 -
+# (the request part may be wrapped in ANSI colour codes for 3xx/4xx/5xx).
+_ACCESS_LINE = re.compile(rb'\] "(?:\x1b\[[0-9;]*m)?([A-Z]+) \S+ HTTP/[0-9.]+(?:\x1b\[0m)?" \d{3} ')
+_S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def find_moto_python(explicit: str | None, gitml_exe: str | None) -> str | None:
+    """A Python that can run ``moto.server`` (gitml's test extra installs moto[server])."""
+    cands = [explicit] if explicit else [sys.executable]
+    if not explicit and gitml_exe:
+        cands.append(str(Path(gitml_exe).parent / "python"))
+    if not explicit:
+        cands.append(str(REPO_ROOT / ".venv" / "bin" / "python"))
+    for c in cands:
+        if not c or not os.path.exists(c):
+            continue
+        ok = subprocess.run(
+            [c, "-c", "import moto.server, flask"], capture_output=True, timeout=120
+        ).returncode
+        if ok == 0:
+            return c
+    return None
+
+
+class MotoServer:
+    """``python -m moto.server`` on 127.0.0.1 in its own process group.
+
+    Requests are counted from the server's access log: werkzeug writes one line per request
+    to stderr, which goes to ``log_path``. ``mark()`` waits until the log has stopped
+    growing and returns its size, so the lines between two marks are the requests served
+    in between. The harness's own requests (bucket creation, listing, reset) happen outside
+    the marked windows.
+    """
+
+    def __init__(self, python: str, log_path: Path) -> None:
+        self.python = python
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        # Never through a proxy: loopback only.
+        self._http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def start(self) -> None:
+        log(f"starting moto server on {self.url} (log: {self.log_path})")
+        with open(self.log_path, "ab") as fh:
+            self.proc = subprocess.Popen(
+                [self.python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError(
+                    f"moto server exited with {self.proc.returncode}; see {self.log_path}"
+                )
+            try:
+                self.request("GET", "/moto-api/")
+                return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise BenchError(
+                        f"moto server did not start in 60s; see {self.log_path}"
+                    ) from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def request(self, method: str, path: str, data: bytes | None = None) -> bytes:
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with self._http.open(req, timeout=120) as resp:
+            body: bytes = resp.read()
+            return body
+
+    def create_bucket(self, name: str) -> None:
+        self.request("PUT", f"/{name}")
+
+    def reset(self) -> None:
+        """Drop every bucket (moto keeps objects in memory and temp files)."""
+        self.request("POST", "/moto-api/reset")
+
+    def usage(self, bucket: str, prefix: str) -> tuple[int, int]:
+        """(bytes, objects) under ``prefix`` via ListObjectsV2 (unsigned; moto allows it)."""
+        total = count = 0
+        token: str | None = None
+        while True:
+            q = {"list-type": "2", "prefix": prefix, "max-keys": "1000"}
+            if token:
+                q["continuation-token"] = token
+            root = ET.fromstring(self.request("GET", f"/{bucket}?{urllib.parse.urlencode(q)}"))
+            for item in root.iter(f"{_S3_NS}Contents"):
+                total += int(item.findtext(f"{_S3_NS}Size") or 0)
+                count += 1
+            if root.findtext(f"{_S3_NS}IsTruncated") != "true":
+                return total, count
+            token = root.findtext(f"{_S3_NS}NextContinuationToken")
+
+    def mark(self) -> int:
+        """Wait until the access log stops growing (werkzeug logs just after it answers)."""
+        deadline = time.monotonic() + 15
+        size = self.log_path.stat().st_size
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            now = self.log_path.stat().st_size
+            if now == size:
+                break
+            size = now
+        return size
+
+    def count(self, start: int, end: int) -> dict[str, int]:
+        with open(self.log_path, "rb") as fh:
+            fh.seek(start)
+            text = fh.read(end - start)
+        by_method: dict[str, int] = {}
+        for m in _ACCESS_LINE.finditer(text):
+            method = m.group(1).decode()
+            by_method[method] = by_method.get(method, 0) + 1
+        return by_method
+
+
+class Remote:
+    """Where remote scenarios push to. ``new(run_dir)`` makes a fresh, empty remote."""
+
+    kind = "remote"
+
+    def new(self, run_dir: Path) -> str:
+        raise NotImplementedError
+
+    def configure(self, tool: Tool, name: str, url: str) -> list[list[str]]:
+        return [tool.remote_add(name, url)]
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return env
+
+    def usage(self, url: str) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def discard(self, url: str) -> None:
+        """Free the remote's storage once the repo that used it is done."""
+
+    @property
+    def server(self) -> MotoServer | None:
+        return None
+
+
+class FolderRemote(Remote):
+    kind = "folder"
+
+    def new(self, run_dir: Path) -> str:
+        path = run_dir / "remote"
+        path.mkdir()  # exists and is empty, for both tools
+        return str(path)
+
+    def usage(self, url: str) -> tuple[int, int]:
+        total = count = 0
+        for dirpath, _dirs, files in os.walk(url):
+            for f in files:
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+                count += 1
+        return total, count
+
+
+class S3Remote(Remote):
+    kind = "s3"
+    PREFIX = "store"
+
+    def __init__(self, moto: MotoServer) -> None:
+        self.moto = moto
+
+    @property
+    def server(self) -> MotoServer | None:
+        return self.moto
+
+    def new(self, run_dir: Path) -> str:
+        bucket = f"bench-{uuid.uuid4().hex[:16]}"
+        self.moto.create_bucket(bucket)
+        return f"s3://{bucket}/{self.PREFIX}"
+
+    def configure(self, tool: Tool, name: str, url: str) -> list[list[str]]:
+        return [tool.remote_add(name, url), tool.remote_endpoint(name, self.moto.url)]
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        env = dict(env)
+        for k in S3_ENV_UNSET:
+            env.pop(k, None)
+        env.update(S3_ENV)
+        return env
+
+    def usage(self, url: str) -> tuple[int, int]:
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        return self.moto.usage(bucket, prefix + "/")
+
+    def discard(self, url: str) -> None:
+        # Every repo gets its own bucket and scenarios run one at a time, so dropping
+        # all of moto's state frees this remote (objects of 1 GiB pile up otherwise).
+        with contextlib.suppress(OSError):
+            self.moto.reset()
+
+
+# --------------------------------------------------------------------------------------
 # repo states and scenarios
 
 
@@ -467,6 +755,8 @@ class State(IntEnum):
     INIT = 1  # tool initialised (+ link config), committed
     DATA = 2  # workload copied into data/
     ADDED = 3  # data added, pointer files committed, nothing changed
+    REMOTE = 4  # an empty remote configured as the default (remote scenarios), committed
+    PUSHED = 5  # everything pushed to it
 
 
 @dataclass
@@ -478,9 +768,33 @@ class Ctx:
     env: dict[str, str]
     runner: Runner
     link: str
+    run_dir: Path
+    keep: bool = False
+    remote: Remote | None = None  # set for remote scenarios
+    remote_url: str | None = None  # set once State.REMOTE is reached
+    usage: tuple[int, int] | None = None  # what the remote held after the last measure
 
     def run(self, argv: list[str], timed: bool = False) -> Sample:
         return self.runner.run(argv, self.repo, self.env, timed=timed)
+
+    @property
+    def clone(self) -> Path:
+        return self.run_dir / "clone"
+
+    def clone_env(self) -> dict[str, str]:
+        env = self.tool.env(self.run_dir / "clone-env")  # e.g. DVC's site cache: cold
+        return self.remote.env(env) if self.remote else env
+
+
+class Op(NamedTuple):
+    """A timed command: row label, argv, whether it is compared across tools, and where
+    it runs (default: the repo, with the session's environment)."""
+
+    label: str
+    argv: list[str]
+    compared: bool = True
+    cwd: Path | None = None
+    env: dict[str, str] | None = None
 
 
 @dataclass
@@ -489,17 +803,23 @@ class Scenario:
 
     ``needs``: repo state required before ``pre``; ``exact`` means a repo further along
     is not acceptable (a fresh one is prepared instead). ``ops`` returns the timed commands
-    as (row label, argv, compared); ``post`` runs untimed afterwards and yields the state.
+    as ``Op``s or (row label, argv, compared); ``post`` runs untimed afterwards and yields
+    the state. ``remote`` scenarios run once per ``--remotes`` kind; ``measure_remote``
+    records the remote's bytes/files after each command; ``total`` adds a row with the
+    sum of the ops' times (and the max of their peaks) per rep.
     """
 
     name: str
     help: str
     needs: State
-    ops: Callable[[Ctx], list[tuple[str, list[str], bool]]]
+    ops: Callable[[Ctx], list[Op] | list[tuple[str, list[str], bool]]]
     exact: bool = False
     pre: Callable[[Ctx], None] | None = None
     post: Callable[[Ctx], None] | None = None
     result: State | None = None  # state after the scenario (default: unchanged)
+    remote: bool = False
+    measure_remote: bool = False
+    total: str | None = None
 
 
 def _git(ctx: Ctx, *args: str) -> None:
@@ -563,12 +883,30 @@ def step_add(ctx: Ctx) -> None:
     commit_all(ctx, "add data")
 
 
+REMOTE_NAME = "storage"
+
+
+def step_remote(ctx: Ctx) -> None:
+    if ctx.remote is None:
+        raise BenchError("internal: a remote state without a remote")
+    ctx.remote_url = ctx.remote.new(ctx.run_dir)
+    for argv in ctx.remote.configure(ctx.tool, REMOTE_NAME, ctx.remote_url):
+        ctx.run(argv)
+    commit_all(ctx, f"remote {ctx.remote.kind}")
+
+
+def step_push(ctx: Ctx) -> None:
+    ctx.run(ctx.tool.push())
+
+
 # Untimed steps that take a repo from the previous state to the keyed one.
 STEPS: dict[State, Callable[[Ctx], None]] = {
     State.REPO: step_repo,
     State.INIT: step_init,
     State.DATA: step_data,
     State.ADDED: step_add,
+    State.REMOTE: step_remote,
+    State.PUSHED: step_push,
 }
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -704,6 +1042,83 @@ register(
 )
 
 
+# Remotes. Each rep: a fresh repo with the data added and committed, and a fresh, empty
+# remote (a folder, or a new bucket on the moto server) set as the tool's default remote
+# in its tracked config, so that a `git clone` of the repo knows it too.
+
+
+def check_remote_full(ctx: Ctx) -> None:
+    """After the first push the remote holds at least every byte of the workload."""
+    want = sum(ctx.workload.manifest(ctx.workdir).values())
+    have = ctx.usage[0] if ctx.usage else 0
+    if have < want:
+        raise BenchError(f"after push the remote holds {have} bytes < the workload's {want}")
+
+
+def prepare_clone(ctx: Ctx) -> None:
+    rmtree(ctx.clone)
+    rmtree(ctx.run_dir / "clone-env")
+    (ctx.run_dir / "clone-env").mkdir()
+
+
+def check_clone(ctx: Ctx) -> None:
+    verify_restored(ctx.workload, ctx.workdir, ctx.clone)
+    if not ctx.keep:
+        rmtree(ctx.clone)
+
+
+register(
+    Scenario(
+        "push",
+        "`TOOL push` of everything to an empty remote",
+        State.REMOTE,
+        exact=True,
+        ops=lambda c: [Op("push", c.tool.push())],
+        post=check_remote_full,
+        result=State.PUSHED,
+        remote=True,
+        measure_remote=True,
+    )
+)
+register(
+    Scenario(
+        "push-again",
+        "`TOOL push` again, everything already on the remote",
+        State.PUSHED,
+        lambda c: [Op("push (nothing to do)", c.tool.push())],
+        remote=True,
+        measure_remote=True,
+    )
+)
+register(
+    Scenario(
+        "status-remote",
+        "`gitml status --remote` / `dvc status -c` (+ `dvc data status --not-in-remote`), "
+        "everything pushed",
+        State.PUSHED,
+        lambda c: [
+            Op(label, argv, i == 0) for i, (label, argv) in enumerate(c.tool.remote_status())
+        ],
+        remote=True,
+    )
+)
+register(
+    Scenario(
+        "pull-fresh",
+        "`git clone` of the repo, then `TOOL pull` in the clone (both timed, and their sum)",
+        State.PUSHED,
+        lambda c: [
+            Op("git clone (for pull)", ["git", "clone", "-q", str(c.repo), str(c.clone)]),
+            Op("pull (fresh clone)", c.tool.pull(), cwd=c.clone, env=c.clone_env()),
+        ],
+        pre=prepare_clone,
+        post=check_clone,
+        remote=True,
+        total="clone + pull",
+    )
+)
+
+
 # --------------------------------------------------------------------------------------
 # driver
 
@@ -716,16 +1131,21 @@ class OpResult:
     op: str
     compared: bool
     argv: list[str]
+    remote: str | None = None  # remote kind for remote scenarios
     samples: list[Sample] = field(default_factory=list)
     error: str | None = None
 
+    def median(self, attr: str) -> float | None:
+        vals = [v for s in self.samples if (v := getattr(s, attr)) is not None]
+        return statistics.median(vals) if vals else None
+
     @property
     def median_s(self) -> float | None:
-        return statistics.median(s.seconds for s in self.samples) if self.samples else None
+        return self.median("seconds")
 
     @property
     def median_peak(self) -> float | None:
-        return statistics.median(s.peak_rss_mib for s in self.samples) if self.samples else None
+        return self.median("peak_rss_mib")
 
 
 class RepoSession:
@@ -738,9 +1158,11 @@ class RepoSession:
         args: argparse.Namespace,
         runner: Runner,
         tmp_root: Path,
+        remote: Remote | None = None,
     ) -> None:
         self.tool, self.workload, self.args, self.runner = tool, workload, args, runner
         self.tmp_root = tmp_root
+        self.remote = remote
         self.ctx: Ctx | None = None
         self.state: State | None = None
 
@@ -751,14 +1173,18 @@ class RepoSession:
         )
         repo = run_dir / "repo"
         repo.mkdir()
+        env = self.tool.env(run_dir)
         self.ctx = Ctx(
             self.tool,
             self.workload,
             self.args.workdir,
             repo,
-            self.tool.env(run_dir),
+            self.remote.env(env) if self.remote else env,
             self.runner,
             self.args.link,
+            run_dir,
+            keep=self.args.keep,
+            remote=self.remote,
         )
         self.state = None
         return self.ctx
@@ -779,8 +1205,11 @@ class RepoSession:
         self.state = None
 
     def close(self) -> None:
-        if self.ctx is not None and not self.args.keep:
-            rmtree(self.ctx.repo.parent)
+        if self.ctx is not None:
+            if self.remote and self.ctx.remote_url and not self.args.keep:
+                self.remote.discard(self.ctx.remote_url)
+            if not self.args.keep:
+                rmtree(self.ctx.run_dir)
         self.ctx = None
 
 
@@ -788,58 +1217,119 @@ def bench_tool_workload(
     tool: Tool,
     workload: Workload,
     scenarios: list[Scenario],
+    remotes: list[Remote],
     args: argparse.Namespace,
     log_dir: Path,
 ) -> list[OpResult]:
+    """Every rep: the local scenarios in one repo, then the remote scenarios once per remote
+    kind, each in a fresh repo with a fresh remote."""
     runner = Runner(log_dir / f"{tool.name}-{workload.name}.log", args.timeout, args.drop_caches)
     tmp_root = args.workdir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
-    results: dict[tuple[str, str], OpResult] = {}
-    failed: set[str] = set()
+    results: dict[tuple[str, str, str | None], OpResult] = {}
+    failed: set[tuple[str, str | None]] = set()
+    local = [s for s in scenarios if not s.remote]
+    remote = [s for s in scenarios if s.remote]
+    groups: list[tuple[list[Scenario], Remote | None]] = []
+    if local:
+        groups.append((local, None))
+    if remote:
+        groups += [(remote, r) for r in remotes]
 
-    def result(sc: Scenario, label: str, argv: list[str], compared: bool) -> OpResult:
-        key = (sc.name, label)
+    def result(sc: Scenario, op: Op, kind: str | None) -> OpResult:
+        key = (sc.name, op.label, kind)
         if key not in results:
-            results[key] = OpResult(tool.name, workload.name, sc.name, label, compared, argv)
+            results[key] = OpResult(
+                tool.name, workload.name, sc.name, op.label, op.compared, op.argv, kind
+            )
         return results[key]
 
+    def timed(ctx: Ctx, op: Op) -> Sample:
+        moto = ctx.remote.server if ctx.remote else None
+        mark = moto.mark() if moto else 0
+        smp = runner.run(op.argv, op.cwd or ctx.repo, op.env or ctx.env, timed=True)
+        if moto:
+            by_method = moto.count(mark, moto.mark())
+            smp.s3_requests, smp.s3_by_method = sum(by_method.values()), by_method
+        return smp
+
     for rep in range(1, args.reps + 1):
-        session = RepoSession(tool, workload, args, runner, tmp_root)
-        try:
-            for sc in scenarios:
-                if sc.name in failed:
-                    continue
-                where = f"[{tool.name}/{workload.name}] rep {rep}/{args.reps} {sc.name}"
-                phase = "setup"
-                try:
-                    ctx = session.reach(sc.needs, sc.exact)
-                    if sc.pre:
-                        sc.pre(ctx)
-                    ops = sc.ops(ctx)
-                    phase = "timed command"
-                    for label, argv, compared in ops:
-                        r = result(sc, label, argv, compared)
-                        smp = ctx.run(argv, timed=True)
-                        r.samples.append(smp)
-                        log(
-                            f"{where}: {label}: {smp.seconds:.3f}s  peak {smp.peak_rss_mib:.0f} MiB"
-                        )
-                    phase = "after-check"
-                    if sc.post:
-                        sc.post(ctx)
-                    if sc.result is not None:
-                        session.state = sc.result
-                except BenchError as e:
-                    # Abort this scenario for this tool/workload (remaining reps too); the
-                    # repo is in an unknown state, so later scenarios get a fresh one.
-                    failed.add(sc.name)
-                    session.invalidate()
-                    log(f"\n!!! {where} ABORTED in {phase}: {e}\n")
-                    first = f"{phase} failed: {str(e).splitlines()[0]}"
-                    for label, argv, compared in sc.ops(session.ctx) if session.ctx else []:
-                        result(sc, label, argv, compared).error = first
-        finally:
-            session.close()
+        for group, rem in groups:
+            kind = rem.kind if rem else None
+            session = RepoSession(tool, workload, args, runner, tmp_root, rem)
+            try:
+                for sc in group:
+                    if (sc.name, kind) in failed:
+                        continue
+                    where = (
+                        f"[{tool.name}/{workload.name}{'/' + kind if kind else ''}] "
+                        f"rep {rep}/{args.reps} {sc.name}"
+                    )
+                    phase = "setup"
+                    try:
+                        ctx = session.reach(sc.needs, sc.exact)
+                        if sc.pre:
+                            sc.pre(ctx)
+                        ops = [Op(*o) for o in sc.ops(ctx)]
+                        phase = "timed command"
+                        done: list[Sample] = []
+                        for op in ops:
+                            r = result(sc, op, kind)
+                            smp = timed(ctx, op)
+                            if sc.measure_remote and ctx.remote and ctx.remote_url:
+                                ctx.usage = ctx.remote.usage(ctx.remote_url)
+                                smp.remote_bytes, smp.remote_files = ctx.usage
+                            r.samples.append(smp)
+                            done.append(smp)
+                            extra = "".join(
+                                [
+                                    f"  {smp.s3_requests} S3 requests {smp.s3_by_method}"
+                                    if smp.s3_requests is not None
+                                    else "",
+                                    f"  remote {smp.remote_bytes / MiB:.1f} MiB in "
+                                    f"{smp.remote_files} files"
+                                    if smp.remote_bytes is not None
+                                    else "",
+                                ]
+                            )
+                            log(
+                                f"{where}: {op.label}: {smp.seconds:.3f}s  "
+                                f"peak {smp.peak_rss_mib:.0f} MiB{extra}"
+                            )
+                        if sc.total:
+                            r = result(sc, Op(sc.total, []), kind)
+                            r.samples.append(
+                                Sample(
+                                    sum(x.seconds for x in done),
+                                    max(x.peak_rss_mib for x in done),
+                                    sum(x.user_s for x in done),
+                                    sum(x.sys_s for x in done),
+                                    done[-1].load1,
+                                    s3_requests=None
+                                    if any(x.s3_requests is None for x in done)
+                                    else sum(x.s3_requests or 0 for x in done),
+                                )
+                            )
+                        phase = "after-check"
+                        if sc.post:
+                            sc.post(ctx)
+                        if sc.result is not None:
+                            session.state = sc.result
+                    except (BenchError, OSError) as e:
+                        # Abort this scenario for this tool/workload/remote (remaining reps
+                        # too); the repo is in an unknown state, so later scenarios get a
+                        # fresh one.
+                        failed.add((sc.name, kind))
+                        session.invalidate()
+                        log(f"\n!!! {where} ABORTED in {phase}: {e}\n")
+                        first = f"{phase} failed: {str(e).splitlines()[0]}"
+                        if session.ctx:
+                            for o in sc.ops(session.ctx):
+                                result(sc, Op(*o), kind).error = first
+                        if sc.total:
+                            result(sc, Op(sc.total, []), kind).error = first
+            finally:
+                session.close()
     return list(results.values())
 
 
@@ -851,18 +1341,37 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-def markdown_table(workload: Workload, results: list[OpResult], tools: list[str]) -> str:
+def _fmt_usage(r: OpResult | None) -> str:
+    size, files = (r.median("remote_bytes"), r.median("remote_files")) if r else (None, None)
+    return "-" if size is None else f"{size / MiB:.1f} ({files:.0f})"
+
+
+def _fmt_requests(r: OpResult | None) -> str:
+    n = r.median("s3_requests") if r else None
+    return "-" if n is None else f"{n:.0f}"
+
+
+def markdown_table(
+    workload: Workload, results: list[OpResult], tools: list[str], remote: str | None = None
+) -> str:
+    """One table: the local scenarios (``remote=None``) or those against one remote kind."""
     rows: dict[str, dict[str, OpResult]] = {}
     order = list(SCENARIOS)
-    mine = [r for r in results if r.workload == workload.name]
+    mine = [r for r in results if r.workload == workload.name and r.remote == remote]
     # Registry order, compared rows before informational ones within a scenario.
-    for r in sorted(mine, key=lambda r: (order.index(r.scenario), not r.compared)):
-        rows.setdefault(r.op, {})[r.tool] = r
+    for res in sorted(mine, key=lambda r: (order.index(r.scenario), not r.compared)):
+        rows.setdefault(res.op, {})[res.tool] = res
     both = tools == ["gitml", "dvc"]
+    extra: list[tuple[str, Callable[[OpResult | None], str]]] = []
+    if remote:
+        extra.append(("remote MiB (files)", _fmt_usage))
+    if remote == "s3":
+        extra.append(("S3 requests", _fmt_requests))
     head = ["operation"] + [f"{t} s" for t in tools]
     if both:
         head.append("gitml/dvc")
     head += [f"{t} peak MiB" for t in tools]
+    head += [f"{t} {title}" for title, _ in extra for t in tools]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for op, by_tool in rows.items():
         cells = [op]
@@ -882,12 +1391,10 @@ def markdown_table(workload: Workload, results: list[OpResult], tools: list[str]
         for t in tools:
             r = by_tool.get(t)
             cells.append(_fmt(r.median_peak if r else None, ".0f"))
+        for _title, fmt in extra:
+            cells += [fmt(by_tool.get(t)) for t in tools]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = [
-        f"- {r.tool} `{r.op}`: {r.error}"
-        for r in results
-        if r.workload == workload.name and r.error
-    ]
+    notes = [f"- {r.tool} `{r.op}`: {r.error}" for r in mine if r.error]
     return "\n".join(lines + (["", *notes] if notes else []))
 
 
@@ -925,6 +1432,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--workloads", default="bigfile,manyfiles", help="comma list")
     p.add_argument("--only", default=",".join(SCENARIOS), help="comma list of scenarios to run")
+    p.add_argument(
+        "--remotes",
+        default="folder,s3",
+        help="comma list of remote kinds for the remote scenarios: folder, s3 (a moto server "
+        "on 127.0.0.1 that the harness starts and stops)",
+    )
+    p.add_argument(
+        "--moto-python",
+        help="Python with moto[server] installed, for the s3 remote (default: this Python, "
+        "the one next to the gitml executable, or <repo>/.venv/bin/python)",
+    )
     p.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--big-size", default="1G", help="bigfile size, e.g. 64M, 1G")
@@ -962,6 +1480,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.workload_list = [w.strip() for w in args.workloads.split(",") if w.strip()]
     if bad := [w for w in args.workload_list if w not in ("bigfile", "manyfiles")]:
         p.error(f"unknown workload(s) {bad}")
+    args.remote_list = [r.strip() for r in args.remotes.split(",") if r.strip()]
+    if bad := [r for r in args.remote_list if r not in ("folder", "s3")]:
+        p.error(f"unknown remote kind(s) {bad}; choose from folder, s3")
     if args.reps < 1:
         p.error("--reps must be >= 1")
     if args.skip_gitml and not (args.dvc or args.dvc_bin):
@@ -999,6 +1520,22 @@ def main(argv: list[str] | None = None) -> int:
         )
     scenarios = [s for s in SCENARIOS.values() if s.name in args.only_list]
 
+    moto: MotoServer | None = None
+    remotes: list[Remote] = []
+    if any(s.remote for s in scenarios):
+        for kind in args.remote_list:
+            if kind == "folder":
+                remotes.append(FolderRemote())
+                continue
+            py = find_moto_python(args.moto_python, tools[0].exe if not args.skip_gitml else None)
+            if py is None:
+                sys.exit(
+                    "error: no Python with moto[server] found for the s3 remote (install "
+                    "gitml's test extra into .venv, pass --moto-python, or --remotes folder)"
+                )
+            moto = MotoServer(py, log_dir / "moto-server.log")
+            remotes.append(S3Remote(moto))
+
     for w in workloads:
         if any(s.needs >= State.DATA for s in scenarios):
             w.ensure(workdir)
@@ -1018,13 +1555,19 @@ def main(argv: list[str] | None = None) -> int:
             "timings will be noisy"
         )
     results: list[OpResult] = []
-    for w in workloads:
-        for t in tools:
-            log(
-                f"== {t.name} on {w.name} ({w.describe}), {args.reps} rep(s); log: "
-                f"{log_dir / f'{t.name}-{w.name}.log'}"
-            )
-            results += bench_tool_workload(t, w, scenarios, args, log_dir)
+    try:
+        if moto:
+            moto.start()
+        for w in workloads:
+            for t in tools:
+                log(
+                    f"== {t.name} on {w.name} ({w.describe}), {args.reps} rep(s); log: "
+                    f"{log_dir / f'{t.name}-{w.name}.log'}"
+                )
+                results += bench_tool_workload(t, w, scenarios, remotes, args, log_dir)
+    finally:
+        if moto:
+            moto.stop()
 
     names = [t.name for t in tools]
     out = [
@@ -1043,13 +1586,38 @@ def main(argv: list[str] | None = None) -> int:
         " (other work on the machine skews timings; per-command values are in --json)",
         f"- logs: {log_dir}",
     ]
+    if remotes:
+        out.append(
+            "- remotes: "
+            + "; ".join(
+                f"`{r.kind}`: "
+                + (
+                    "a local folder on the same disk"
+                    if r.server is None
+                    else f"S3 on a moto server at {r.server.url}, a bucket per repo"
+                )
+                for r in remotes
+            )
+            + ". Each tool uses its default parallelism. `status --remote` is "
+            "`gitml status --remote` vs `dvc status -c`. Remote MiB (files) is what the remote "
+            "held after the command; S3 requests are counted in moto's access log."
+        )
     for w in workloads:
-        out += [
-            "",
-            f"## {w.name}: {w.describe} (`{w.target}`)",
-            "",
-            markdown_table(w, results, names),
-        ]
+        if any(r.workload == w.name and r.remote is None for r in results):
+            out += [
+                "",
+                f"## {w.name}: {w.describe} (`{w.target}`)",
+                "",
+                markdown_table(w, results, names),
+            ]
+        for rem in remotes:
+            if any(r.workload == w.name and r.remote == rem.kind for r in results):
+                out += [
+                    "",
+                    f"## {w.name}: {w.describe} (`{w.target}`), {rem.kind} remote",
+                    "",
+                    markdown_table(w, results, names, rem.kind),
+                ]
     report = "\n".join(out) + "\n"
     print(report)
     if args.output:
@@ -1068,6 +1636,7 @@ def main(argv: list[str] | None = None) -> int:
                         {
                             "tool": r.tool,
                             "workload": r.workload,
+                            "remote": r.remote,
                             "scenario": r.scenario,
                             "op": r.op,
                             "argv": r.argv,
