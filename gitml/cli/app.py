@@ -3,13 +3,14 @@ are imported inside each command so `gitml status` pays only for what it uses.""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
 from gitml import __version__
+from gitml.cli.output import human_size as _human
+from gitml.cli.output import print_json as _print_json
 
 app = typer.Typer(
     name="gitml",
@@ -55,10 +56,6 @@ def main_options(
     ] = False,
 ) -> None:
     ctx.obj = Ctx(quiet, verbose)
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def _git_hint(ctx: Ctx, files: list[str]) -> None:
@@ -254,15 +251,6 @@ hook_cmds.register(app)
 from gitml.cli import doctor_cmd  # noqa: E402
 
 doctor_cmd.register(app)
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 from gitml.cli import pipeline_cmds  # noqa: E402

@@ -3,12 +3,13 @@ gitml.ops, print."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
+from gitml.cli.output import human_size as _human
+from gitml.cli.output import print_json as _print_json
 from gitml.errors import GitmlError, UsageError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -19,19 +20,6 @@ def register(app: typer.Typer) -> None:
     app.command("ls")(ls)
     app.command()(gc)
     app.command()(get)
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def _say(ctx: typer.Context, message: str) -> None:

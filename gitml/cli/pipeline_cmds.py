@@ -12,16 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
+from gitml.cli.output import print_json as _print_json
+
 stage_app = typer.Typer(help="Add or list pipeline stages.", no_args_is_help=True)
 params_app = typer.Typer(help="Compare parameters between revisions.", no_args_is_help=True)
 metrics_app = typer.Typer(help="Show and compare metrics.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 MdOpt = Annotated[bool, typer.Option("--md", help="Print a Markdown table.")]
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _git_hint(ctx: Any, files: list[str]) -> None:

@@ -6,13 +6,13 @@ imported only by the use cases, so `gitml remote list` stays fast.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from gitml.cli.output import human_size as _human
+from gitml.cli.output import print_json as _print_json
 from gitml.errors import GitmlError
 
 remote_app = typer.Typer(
@@ -47,19 +47,6 @@ def register(app: typer.Typer) -> None:
     app.command()(push)
     app.command()(fetch)
     app.command()(pull)
-
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def _plural(n: int, word: str) -> str:
