@@ -3,8 +3,10 @@
 
 Layout (docs/spec/remote.md)::
 
-    <root>/gitml-remote.json                          {"format": 1}
-    <root>/objects/blake3/<2 hex>/<62 hex>            one object, raw bytes
+    <root>/gitml-remote.json                          {"format": 2}
+    <root>/objects/blake3/<2 hex>/<62 hex>            one object, raw bytes (format 1)
+    <root>/packs/<pack id>.pack, .idx                 small objects and chunks, packed
+    <root>/chunks/blake3/<2 hex>/<62 hex>             chunk list of a large file
 
 Every library exception is translated here into a `RemoteError` subclass whose one-line
 message names the remote.
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +37,24 @@ from gitml.errors import (
     RemotePermissionError,
     RemoteUnreachableError,
 )
-from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file
+from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file, new_hasher
+from gitml.packfile import (
+    PackIndex,
+    check_pack_name,
+    coalesce,
+    parse_chunk_list,
+    parse_index,
+    render_chunk_list,
+    render_index,
+)
 from gitml.remote_config import RemoteConfig, is_local_url
+from gitml.transfer import Item
 
-FORMAT = 1
+FORMAT = 2
 MARKER = "gitml-remote.json"
 OBJECTS = "objects"
+PACKS = "packs"
+CHUNKS = "chunks"
 DIRS = "dirs"  # dirs/blake3/<2>/<62>: empty record "this manifest's files are all here"
 RUNS = "runs"  # runs/<2>/<62>/<64 hex>: empty run-cache marker (key -> entry object)
 TEMP_PREFIX = ".tmp-"
@@ -54,6 +69,18 @@ PART_SIZE = 8 * 1024 * 1024
 PART_CONCURRENCY = 4
 GET_CONCURRENCY = 1
 LARGE_SLOTS = 2
+# Format 2 (docs/spec/remote.md): objects below PACK_MAX go up in packs of about PACK_SIZE;
+# files of CHUNK_MIN or more are cut by FastCDC and their chunks packed. The environment
+# variables exist for tests (small files, fast CI), not for users.
+PACK_MAX = int(os.environ.get("GITML_REMOTE_PACK_MAX", 1024 * 1024))
+PACK_SIZE = int(os.environ.get("GITML_REMOTE_PACK_SIZE", 16 * 1024 * 1024))
+CHUNK_MIN = int(os.environ.get("GITML_REMOTE_CHUNK_MIN", 64 * 1024 * 1024))
+CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/design.md)
+# Reading a pack: whole when at least half its bytes are wanted, else ranges of wanted
+# objects less than RANGE_GAP apart merged into reads of at most RANGE_MAX.
+RANGE_GAP = 256 * 1024
+RANGE_MAX = 16 * 1024 * 1024
+PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
 # Asking about few objects: list only their shards instead of the whole store.
 PER_SHARD_MAX = 8
 
@@ -192,6 +219,20 @@ class RemoteStore:
         self.can_list = protocol not in _READ_ONLY  # plain HTTP servers cannot list
         self._large = threading.BoundedSemaphore(LARGE_SLOTS)
         self._format_checked = False
+        # Format 2: pack indexes (loaded once per process), where each packed object lives,
+        # and large files known to have a chunk list.
+        self._pack_slots = threading.BoundedSemaphore(PACK_SLOTS)
+        self._index_lock = threading.RLock()
+        self._packs_loaded = False
+        self._packs: dict[str, PackIndex] = {}
+        self._where: dict[Oid, tuple[str, int, int]] = {}
+        self._chunked: set[Oid] = set()
+        self.local_dir: Path | None = None  # <cache>/remotes/<id>: cached pack indexes
+
+    def attach_cache(self, cache: Cache) -> None:
+        """Keep downloaded pack indexes (immutable) under the local cache."""
+        key = hash_bytes(f"{self.protocol}://{self.root}".encode()).hexdigest[:32]
+        self.local_dir = Path(cache.root) / "remotes" / key
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.name!r}, {self.protocol}, {self.root!r})"
@@ -241,7 +282,8 @@ class RemoteStore:
             raise RemoteNotFoundError(f"remote '{self.name}': folder {self.root} does not exist")
         if number is not None and number > FORMAT:
             raise RemoteFormatError(
-                f"remote '{self.name}' uses format {number}; this gitml reads format {FORMAT}",
+                f"remote '{self.name}' uses format {number}; this gitml reads formats 1 and "
+                f"{FORMAT}",
                 hint="upgrade gitml",
             )
         if number is not None and number < 1:
@@ -253,7 +295,7 @@ class RemoteStore:
         if self.read_only:
             raise RemoteError(f"remote '{self.name}' ({self.protocol}://) is read-only")
         number = self.read_format()
-        if number is None:
+        if number is None or number < FORMAT:  # upgrade: format 2 adds to format 1
             data = (json.dumps({"format": FORMAT}) + "\n").encode()
             with self._errors("writing the format marker"):
                 if self.protocol == "file":
@@ -265,8 +307,23 @@ class RemoteStore:
     # Listing ----------------------------------------------------------------------
 
     def present(self, oids: Collection[Oid]) -> set[Oid]:
-        """Those of `oids` the remote holds: one listing of the store, or of a few shards."""
-        return self._present_in(OBJECTS, oids)
+        """Those of `oids` the remote holds, packed (one listing of `packs/` plus the
+        indexes not cached yet), loose (one listing of `objects/` or of a few shards) or
+        chunked (a listing of `chunks/`)."""
+        if not oids:
+            return set()
+        self.check_format()
+        self._load_packs()
+        found = {oid for oid in oids if oid in self._where}
+        rest = set(oids) - found
+        if rest:
+            found |= self._present_in(OBJECTS, rest)
+        rest -= found
+        if rest and self.can_list:
+            chunked = self._present_in(CHUNKS, rest)
+            self._chunked |= chunked
+            found |= chunked
+        return found
 
     def complete_dirs(self, manifest_oids: Collection[Oid]) -> set[Oid]:
         """Those directory manifests whose files the remote is known to hold (`dirs/`)."""
@@ -300,7 +357,8 @@ class RemoteStore:
         return found & set(oids)
 
     def iter_oids(self) -> Iterator[Oid]:
-        """Every object in the store (one listing)."""
+        """Every loose object in the store (one listing). Packed objects: `live_packs`;
+        chunked files: `iter_chunked`."""
         self.check_format()
         return self._list(f"{self.root}/{OBJECTS}")
 
@@ -368,9 +426,21 @@ class RemoteStore:
             raise
 
     def upload(
-        self, oid: Oid, source: str | Path, size: int, on_bytes: Callable[[int], None]
+        self,
+        oid: Oid,
+        source: str | Path,
+        size: int,
+        on_bytes: Callable[[int], None],
+        *,
+        chunk: bool = True,
     ) -> None:
-        """Copy cache object `source` to the remote; its bytes must hash to `oid`."""
+        """Copy cache object `source` to the remote; its bytes must hash to `oid`. With
+        `chunk`, a file of CHUNK_MIN bytes or more goes up as packed chunks."""
+        if chunk and size >= CHUNK_MIN:
+            with self._large:
+                self._upload_chunked(oid, source, size)
+            on_bytes(size)
+            return
         target = self.object_path(oid)
         if size < SMALL_MAX:
             with open(source, "rb") as handle:
@@ -421,6 +491,9 @@ class RemoteStore:
 
     def read_object(self, oid: Oid, label: str = "") -> bytes:
         """A small object's bytes (e.g. a manifest), verified against its id."""
+        self._load_packs()
+        if oid in self._where:
+            return self._read_packed(oid, label)
         with self._errors(f"downloading {oid}"):
             try:
                 if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
@@ -439,7 +512,28 @@ class RemoteStore:
     def download(
         self, oid: Oid, size: int, cache: Cache, on_bytes: Callable[[int], None], label: str = ""
     ) -> None:
-        """Fetch an object into the cache; it enters the cache only if its hash matches."""
+        """Fetch an object into the cache; it enters the cache only if its hash matches.
+        Looks in the packs, for a loose object, then (for a large one) a chunk list.
+        Fetching many small objects: `pack_batches` + `download_pack` read them together."""
+        self._load_packs()
+        if oid in self._where:
+            failed = self.download_pack([Item(oid, size, label)], cache, on_bytes)
+            if failed:
+                raise IntegrityError(failed[0][1])
+            return
+        if oid in self._chunked:
+            self._download_chunked(oid, size, cache, on_bytes, label)
+            return
+        try:
+            self._download_loose(oid, size, cache, on_bytes, label)
+        except ObjectNotFoundError:
+            if size < PACK_MAX:
+                raise
+            self._download_chunked(oid, size, cache, on_bytes, label)
+
+    def _download_loose(
+        self, oid: Oid, size: int, cache: Cache, on_bytes: Callable[[int], None], label: str
+    ) -> None:
         if size < SMALL_MAX:
             data = self.read_object(oid, label)
             cache.add_bytes(data, oid)
@@ -480,14 +574,43 @@ class RemoteStore:
             )
 
     def remove(self, oids: Iterable[Oid]) -> None:
-        """Delete objects. A caller deleting files of a directory must first delete that
-        directory's `dirs/` record (`unmark_complete`)."""
-        with self._errors("removing objects"):
-            self.fs.rm([self.object_path(oid) for oid in oids])
+        """Delete the loose copies of objects (packed and chunked ones: `repack`). A
+        caller deleting files of a directory must first delete that directory's `dirs/`
+        record (`unmark_complete`)."""
+        loose = self._present_in(OBJECTS, set(oids))
+        if loose:
+            with self._errors("removing objects"):
+                self.fs.rm([self.object_path(oid) for oid in sorted(loose)])
+
+    def iter_all_oids(self) -> set[Oid]:
+        """Every object on the remote as `gc --remote` sees it: loose, packed, and large
+        files with a chunk list (their chunks are not listed: `repack` keeps the chunks
+        of kept files)."""
+        self.check_format()
+        chunked = set(self.iter_chunked())
+        chunks: set[Oid] = set()
+        for oid in sorted(chunked):
+            chunks.update(self.chunks_of(oid))
+        self._load_packs()
+        packed = set(self._where) - chunks
+        return set(self.iter_oids()) | chunked | packed
 
     def open_object(self, oid: Oid, label: str = "") -> Any:
         """A read stream of one object, in bounded blocks. Unverified: the caller hashes
-        what it reads (gitml.verified); errors while reading go through `errors()`."""
+        what it reads (gitml.verified); errors while reading go through `errors()`.
+        Packed objects (< 1 MiB) come from one ranged read; chunked files stream chunk
+        by chunk."""
+        self._load_packs()
+        if oid in self._where:
+            pack_id, offset, length = self._where[oid]
+            return io.BytesIO(self._read_range(pack_id, offset, offset + length))
+        try:
+            return self._open_loose(oid, label)
+        except ObjectNotFoundError:
+            chunks = self._chunk_reads(oid, label)
+            return io.BufferedReader(_ChunkStream(self, chunks, oid, label), RANGE_MAX)
+
+    def _open_loose(self, oid: Oid, label: str) -> Any:
         with self._errors(f"opening {oid}"):
             try:
                 if self.protocol in ("s3", "s3a"):
@@ -505,7 +628,14 @@ class RemoteStore:
         return self._errors(what)
 
     def object_url(self, oid: Oid) -> str:
-        """Where the object lives: a URL, or an absolute path for a folder remote."""
+        """Where the object lives: a URL, or an absolute path for a folder remote. A
+        packed or chunked object has none of its own."""
+        self._load_packs()
+        if oid in self._where or oid in self._chunked:
+            raise RemoteError(
+                f"remote '{self.name}': object {oid} is stored inside a pack or in chunks "
+                "(format 2), so it has no URL of its own"
+            )
         path = self.object_path(oid)
         if self.protocol == "file" or "://" in path:
             return path
@@ -515,8 +645,475 @@ class RemoteStore:
         with self._errors("removing directory records"):
             self.fs.rm([f"{self.root}/{DIRS}/{object_relpath(oid)}" for oid in manifest_oids])
 
+    # Format 2: packs ------------------------------------------------------------------
+
+    def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
+            data: bytes = self.fs.cat_file(path, start=start, end=end, max_concurrency=1)
+        else:
+            data = self.fs.cat_file(path, start=start, end=end)
+        return data
+
+    def _pack_path(self, pack_id: str, ext: str) -> str:
+        return f"{self.root}/{PACKS}/{pack_id}.{ext}"
+
+    def _load_packs(self) -> None:
+        """List `packs/` once and read every index not read yet (cached locally)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._index_lock:
+            if self._packs_loaded:
+                return
+            with self._errors("listing packs"):
+                try:
+                    names = self.fs.ls(f"{self.root}/{PACKS}", detail=False)
+                except FileNotFoundError as exc:
+                    if _is_missing_bucket(exc):
+                        raise
+                    names = []
+                except Exception:
+                    if self.can_list:
+                        raise
+                    names = []  # an HTTP server without directory pages: loose objects only
+            ids = [check_pack_name(str(n).rstrip("/").rsplit("/", 1)[-1]) for n in names]
+            todo = [pid for pid in ids if pid is not None and pid not in self._packs]
+            with ThreadPoolExecutor(max(1, min(self.jobs, len(todo)))) as pool:
+                for index in pool.map(self._read_index, todo):
+                    self._register(index)
+            self._packs_loaded = True
+
+    def _register(self, index: PackIndex) -> None:
+        with self._index_lock:
+            self._packs[index.pack_id] = index
+            for oid, (offset, length) in index.entries.items():
+                self._where.setdefault(oid, (index.pack_id, offset, length))
+
+    def _local_index(self, pack_id: str) -> Path | None:
+        return self.local_dir / "idx" / f"{pack_id}.idx" if self.local_dir else None
+
+    def _read_index(self, pack_id: str) -> PackIndex:
+        name = f"{PACKS}/{pack_id}.idx"
+        what = f"pack index {name} on remote '{self.name}'"
+        local = self._local_index(pack_id)
+        if local is not None and local.is_file():
+            with contextlib.suppress(IntegrityError, OSError):
+                return parse_index(local.read_bytes(), pack_id, what)
+        with self._errors(f"downloading {name}"):
+            data = self._cat(self._pack_path(pack_id, "idx"))
+        try:
+            index = parse_index(data, pack_id, what)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                str(exc),
+                hint=f"delete {name} (and {PACKS}/{pack_id}.pack) from the remote; "
+                "pushing again uploads their objects anew",
+            ) from None
+        self._save_index(pack_id, data)
+        return index
+
+    def _save_index(self, pack_id: str, data: bytes) -> None:
+        local = self._local_index(pack_id)
+        if local is None:
+            return
+        with contextlib.suppress(OSError):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            tmp = local.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+            tmp.write_bytes(data)
+            os.replace(tmp, local)
+
+    def pack_groups(self, items: Sequence[Item]) -> list[list[Item]]:
+        """Split small objects, in the given (manifest) order, into packs of ~PACK_SIZE."""
+        groups: list[list[Item]] = []
+        size = PACK_SIZE
+        for item in items:
+            if size + item.size > PACK_SIZE and size:
+                groups.append([])
+                size = 0
+            groups[-1].append(item)
+            size += item.size
+        return groups
+
+    def upload_pack(
+        self, items: Sequence[Item], cache: Cache, on_bytes: Callable[[int], None]
+    ) -> list[tuple[Item, str]]:
+        """Upload cache objects as one pack, then its index. Returns the objects left out
+        (corrupt or vanished from the cache) with the reason."""
+        failed: list[tuple[Item, str]] = []
+        parts: list[bytes] = []
+        entries: list[tuple[Oid, int]] = []
+        with self._pack_slots:
+            for item in items:
+                try:
+                    with open(cache.path(item.oid), "rb") as handle:
+                        data = handle.read()
+                except FileNotFoundError:
+                    failed.append((item, f"{_named(item.oid, item.label)} is not in the cache"))
+                    continue
+                if hash_bytes(data) != item.oid:
+                    failed.append((item, f"cache object {item.oid} is corrupt; not uploading it"))
+                    continue
+                parts.append(data)
+                entries.append((item.oid, len(data)))
+            if entries:
+                self._put_pack(b"".join(parts), entries)
+        on_bytes(sum(n for _, n in entries))
+        return failed
+
+    def _put_pack(self, data: bytes, entries: Sequence[tuple[Oid, int]]) -> None:
+        """The pack first, then its index: an index on the remote means a complete pack."""
+        import blake3
+
+        pack_id = blake3.blake3(data).hexdigest()
+        index = render_index(pack_id, entries)
+        with self._errors(f"uploading pack {pack_id}"):
+            self._write(self._pack_path(pack_id, "pack"), data)
+            self._write(self._pack_path(pack_id, "idx"), index)
+        self._save_index(pack_id, index)
+        self._register(parse_index(index, pack_id, "new pack index"))
+
+    def pack_batches(self, items: Sequence[Item]) -> tuple[list[list[Item]], list[Item]]:
+        """Items grouped by the pack holding them, and the items in no pack."""
+        self._load_packs()
+        by_pack: dict[str, list[Item]] = {}
+        rest: list[Item] = []
+        for item in items:
+            where = self._where.get(item.oid)
+            if where is None:
+                rest.append(item)
+            else:
+                by_pack.setdefault(where[0], []).append(item)
+        return list(by_pack.values()), rest
+
+    def download_pack(
+        self, items: Sequence[Item], cache: Cache, on_bytes: Callable[[int], None]
+    ) -> list[tuple[Item, str]]:
+        """Fetch objects of one pack into the cache: the whole pack in one GET when at
+        least half of it is wanted, else merged ranges. Every object is verified."""
+        pack_id = self._where[items[0].oid][0]
+        index = self._packs[pack_id]
+        spans = [index.entries[i.oid] for i in items]
+        if 2 * sum(n for _, n in spans) >= index.size:
+            reads = [(0, index.size, list(range(len(items))))]
+        else:
+            reads = coalesce(spans, RANGE_GAP, RANGE_MAX)
+        name = f"{PACKS}/{pack_id}.pack"
+        failed: list[tuple[Item, str]] = []
+        with self._pack_slots:
+            for start, end, members in reads:
+                data = self._read_range(pack_id, start, end)
+                for i in members:
+                    item, (offset, length) = items[i], spans[i]
+                    blob = data[offset - start : offset - start + length]
+                    actual = hash_bytes(blob)
+                    if actual != item.oid:
+                        failed.append(
+                            (
+                                item,
+                                f"{_named(item.oid, item.label)} in {name} on remote "
+                                f"'{self.name}' is corrupt (its bytes hash to {actual}); "
+                                "not stored",
+                            )
+                        )
+                        continue
+                    cache.add_bytes(blob, item.oid)
+                    on_bytes(length)
+        return failed
+
+    def _read_range(self, pack_id: str, start: int, end: int) -> bytes:
+        name = f"{PACKS}/{pack_id}.pack"
+        with self._errors(f"downloading {name}"):
+            try:
+                data = self._cat(self._pack_path(pack_id, "pack"), start, end)
+            except FileNotFoundError as exc:
+                if _is_missing_bucket(exc):
+                    raise
+                raise RemoteError(
+                    f"remote '{self.name}': {name} is missing although its index is there"
+                ) from None
+        if len(data) != end - start:
+            raise IntegrityError(f"{name} on remote '{self.name}' is truncated")
+        return data
+
+    def _read_packed(self, oid: Oid, label: str) -> bytes:
+        pack_id, offset, length = self._where[oid]
+        data = self._read_range(pack_id, offset, offset + length)
+        actual = hash_bytes(data)
+        if actual != oid:
+            raise IntegrityError(
+                f"{_named(oid, label)} in {PACKS}/{pack_id}.pack on remote '{self.name}' is "
+                f"corrupt (its bytes hash to {actual}); not stored"
+            )
+        return data
+
+    def live_packs(self) -> dict[str, PackIndex]:
+        """Every pack with an index (for `gc --remote`)."""
+        self._load_packs()
+        return dict(self._packs)
+
+    def iter_chunked(self) -> Iterator[Oid]:
+        """Every large file with a chunk list (one listing of `chunks/`)."""
+        self.check_format()
+        return self._list(f"{self.root}/{CHUNKS}")
+
+    def chunks_of(self, oid: Oid) -> list[Oid]:
+        """The chunks a file's chunk list names (checked)."""
+        name = f"{CHUNKS}/{object_relpath(oid)}"
+        with self._errors(f"downloading {name}"):
+            data = self._cat(self._chunk_list_path(oid))
+        what = f"chunk list {name} on remote '{self.name}'"
+        return [chunk for chunk, _ in parse_chunk_list(data, oid, what)]
+
+    def repack(self, keep: Collection[Oid]) -> tuple[int, int, int]:
+        """`gc --remote` for format 2 (docs/spec/remote.md, steps 1-3). `keep`: the live
+        files and manifests. Chunk lists of files not kept are deleted, chunks of kept
+        files are kept; every pack holding an object not kept is replaced by new packs
+        of its kept objects (verified), written pack then index; only then is the old
+        `.idx` deleted, then the old `.pack`. Loose objects and `dirs/` records are
+        the caller's (`iter_oids`, `remove`, `unmark_complete`).
+        Returns (chunk lists removed, packs removed, packed objects dropped)."""
+        wanted = set(keep)
+        chunked = set(self.iter_chunked())
+        for oid in sorted(chunked & wanted):
+            wanted.update(self.chunks_of(oid))
+        dead_lists = sorted(chunked - wanted)
+        if dead_lists:
+            with self._errors("removing chunk lists"):
+                self.fs.rm([self._chunk_list_path(oid) for oid in dead_lists])
+            self._chunked -= set(dead_lists)
+        packs, dropped = self._repack(wanted)
+        return len(dead_lists), packs, dropped
+
+    def _repack(self, wanted: set[Oid]) -> tuple[int, int]:
+        self._load_packs()
+        doomed = [
+            index
+            for index in self._packs.values()
+            if any(oid not in wanted for oid in index.entries)
+        ]
+        dropped = 0
+        for index in doomed:
+            live = [(oid, span) for oid, span in index.entries.items() if oid in wanted]
+            dropped += len(index.entries) - len(live)
+            if not live:
+                continue
+            data = self._read_range(index.pack_id, 0, index.size)
+            parts: list[bytes] = []
+            entries: list[tuple[Oid, int]] = []
+            for oid, (offset, length) in live:
+                blob = data[offset : offset + length]
+                if hash_bytes(blob) != oid:
+                    raise IntegrityError(
+                        f"object {oid} in {PACKS}/{index.pack_id}.pack on remote "
+                        f"'{self.name}' is corrupt; not repacking that pack"
+                    )
+                parts.append(blob)
+                entries.append((oid, length))
+                if sum(n for _, n in entries) >= PACK_SIZE:
+                    self._put_pack(b"".join(parts), entries)
+                    parts, entries = [], []
+            if entries:
+                self._put_pack(b"".join(parts), entries)
+        for index in doomed:
+            with self._errors(f"removing pack {index.pack_id}"):
+                self.fs.rm_file(self._pack_path(index.pack_id, "idx"))
+                self.fs.rm_file(self._pack_path(index.pack_id, "pack"))
+            with self._index_lock:
+                del self._packs[index.pack_id]
+        with self._index_lock:
+            self._where = {}
+            for index in list(self._packs.values()):
+                self._register(index)
+        return len(doomed), dropped
+
+    # Format 2: chunks of large files -------------------------------------------------
+
+    def _chunk_list_path(self, oid: Oid) -> str:
+        return f"{self.root}/{CHUNKS}/{object_relpath(oid)}"
+
+    def _upload_chunked(self, oid: Oid, source: str | Path, size: int) -> None:
+        """Cut the file with FastCDC, pack the chunks the remote lacks, then write the
+        chunk list (only if the whole file hashed to `oid`)."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        from pyfastcdc import FastCDC
+
+        self._load_packs()
+        cdc = FastCDC(CHUNK_AVG, min_size=CHUNK_AVG // 4, max_size=CHUNK_AVG * 4)
+        hasher = new_hasher(size)
+        chunks: list[tuple[Oid, int]] = []
+        pending: set[Oid] = set()
+        parts: list[bytes] = []
+        entries: list[tuple[Oid, int]] = []
+        inflight: set[Future[None]] = set()
+
+        def flush() -> None:
+            nonlocal parts, entries
+            if len(inflight) >= PACK_SLOTS:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    inflight.discard(future)
+                    future.result()
+            inflight.add(pool.submit(self._put_pack, b"".join(parts), entries))
+            parts, entries = [], []
+
+        with ThreadPoolExecutor(PACK_SLOTS) as pool:
+            try:
+                for piece in cdc.cut_file(str(source)):
+                    data = piece.data
+                    hasher.update(data)
+                    chunk = _hash_view(data)
+                    chunks.append((chunk, piece.length))
+                    if chunk in self._where or chunk in pending:
+                        continue
+                    pending.add(chunk)
+                    parts.append(bytes(data))
+                    entries.append((chunk, piece.length))
+                    if sum(n for _, n in entries) >= PACK_SIZE:
+                        flush()
+                if entries:
+                    flush()
+                for future in inflight:
+                    future.result()
+            except BaseException:
+                for future in inflight:
+                    future.cancel()
+                raise
+        if Oid(hasher.hexdigest()) != oid:
+            raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
+        with self._errors(f"uploading the chunk list of {oid}"):
+            self._write(self._chunk_list_path(oid), render_chunk_list(oid, chunks))
+        self._chunked.add(oid)
+
+    def _download_chunked(
+        self, oid: Oid, size: int, cache: Cache, on_bytes: Callable[[int], None], label: str
+    ) -> None:
+        """Reassemble a chunked file in the cache's tmp/ (streaming, each chunk verified),
+        and let it in only if the whole file hashes to `oid`."""
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        reads = self._chunk_reads(oid, label, size)
+        hasher = new_hasher(size)
+        tmp = cache.new_temp()
+        try:
+            with self._large, ThreadPoolExecutor(PACK_SLOTS) as pool:
+                window: deque[tuple[Future[bytes], list[tuple[Oid, int]], str]] = deque()
+                queue = iter(reads)
+                with open(tmp, "wb") as out:
+                    while True:
+                        while len(window) < PACK_SLOTS and (nxt := next(queue, None)):
+                            pack_id, start, end, members = nxt
+                            future = pool.submit(self._read_range, pack_id, start, end)
+                            window.append((future, members, pack_id))
+                        if not window:
+                            break
+                        future, members, pack_id = window.popleft()
+                        for piece in self._split_chunks(
+                            future.result(), members, pack_id, oid, label
+                        ):
+                            hasher.update(piece)
+                            out.write(piece)
+                            on_bytes(len(piece))
+            self._verify(oid, Oid(hasher.hexdigest()), label)
+            cache.add_verified_temp(tmp, oid)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _split_chunks(
+        self, data: bytes, members: list[tuple[Oid, int]], pack_id: str, oid: Oid, label: str
+    ) -> Iterator[memoryview]:
+        """The verified chunks of one read."""
+        view = memoryview(data)
+        for chunk, length in members:
+            piece, view = view[:length], view[length:]
+            actual = _hash_view(piece)
+            if actual != chunk:
+                raise IntegrityError(
+                    f"chunk {chunk} of {_named(oid, label)} in {PACKS}/{pack_id}.pack on "
+                    f"remote '{self.name}' is corrupt (its bytes hash to {actual}); not stored"
+                )
+            yield piece
+
+    def _chunk_reads(
+        self, oid: Oid, label: str, size: int | None = None
+    ) -> list[tuple[str, int, int, list[tuple[Oid, int]]]]:
+        """A chunked file's ranged reads, in file order (checked chunk list)."""
+        what = f"chunk list {CHUNKS}/{object_relpath(oid)} on remote '{self.name}'"
+        with self._errors(f"downloading the chunk list of {oid}"):
+            try:
+                listing = self._cat(self._chunk_list_path(oid))
+            except FileNotFoundError as exc:
+                if _is_missing_bucket(exc):
+                    raise
+                raise ObjectNotFoundError(
+                    f"{_named(oid, label)} is not on remote '{self.name}'"
+                ) from None
+        chunks = parse_chunk_list(listing, oid, what)
+        if size is not None and sum(n for _, n in chunks) != size:
+            raise IntegrityError(f"{what} does not add up to {size} bytes")
+        self._load_packs()
+        # Consecutive chunks stored back to back in one pack share a ranged read.
+        reads: list[tuple[str, int, int, list[tuple[Oid, int]]]] = []
+        for chunk, length in chunks:
+            where = self._where.get(chunk)
+            if where is None or where[2] != length:
+                raise ObjectNotFoundError(
+                    f"chunk {chunk} of {_named(oid, label)} is not on remote '{self.name}'"
+                )
+            pack_id, offset, _ = where
+            if reads:
+                last_pack, start, end, members = reads[-1]
+                if last_pack == pack_id and end == offset and end + length - start <= RANGE_MAX:
+                    reads[-1] = (pack_id, start, end + length, [*members, (chunk, length)])
+                    continue
+            reads.append((pack_id, offset, offset + length, [(chunk, length)]))
+        return reads
+
 
 # Helpers ----------------------------------------------------------------------------
+
+
+class _ChunkStream(io.RawIOBase):
+    """A chunked file read front to back, one ranged read (<= RANGE_MAX) at a time; each
+    chunk is verified, the whole file is left to the caller to hash."""
+
+    def __init__(
+        self,
+        store: RemoteStore,
+        reads: list[tuple[str, int, int, list[tuple[Oid, int]]]],
+        oid: Oid,
+        label: str,
+    ) -> None:
+        self._store = store
+        self._reads = iter(reads)
+        self._oid = oid
+        self._label = label
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._buffer:
+            nxt = next(self._reads, None)
+            if nxt is None:
+                return 0
+            pack_id, start, end, members = nxt
+            data = self._store._read_range(pack_id, start, end)
+            for _ in self._store._split_chunks(data, members, pack_id, self._oid, self._label):
+                pass
+            self._buffer = memoryview(data)
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+def _hash_view(data: memoryview) -> Oid:
+    import blake3
+
+    return Oid(blake3.blake3(data).hexdigest())
 
 
 def _named(oid: Oid, label: str) -> str:

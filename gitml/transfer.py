@@ -73,3 +73,45 @@ def run(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return outcome
+
+
+def run_batches(
+    batches: Sequence[Sequence[Item]],
+    work: Callable[[Sequence[Item], Callable[[int], None]], list[tuple[Item, str]]],
+    *,
+    jobs: int,
+    progress: Progress,
+    description: str,
+) -> Outcome:
+    """Call `work(batch, on_bytes)` per batch (e.g. one pack) on `jobs` threads; it returns
+    the items of the batch that failed, with the reason. A per-object error raised by
+    `work` fails the whole batch; anything else stops the queue."""
+    outcome = Outcome()
+    items = [item for batch in batches for item in batch]
+    if not items:
+        return outcome
+    total = sum(i.size for i in items)
+    with progress.task(f"{description} ({len(items)} files)", total, unit="bytes") as task:
+        pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="gitml-transfer")
+        try:
+            futures = {pool.submit(work, batch, task.advance): batch for batch in batches}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    batch = futures[future]
+                    exc = future.exception()
+                    if exc is None:
+                        failed = future.result()
+                        bad = {id(i) for i, _ in failed}
+                        outcome.failed += failed
+                        outcome.done += [i for i in batch if id(i) not in bad]
+                    elif isinstance(exc, PER_OBJECT_ERRORS):
+                        outcome.failed += [(i, str(exc)) for i in batch]
+                    else:
+                        for other in pending:
+                            other.cancel()
+                        raise exc
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcome

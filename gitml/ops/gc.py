@@ -62,6 +62,7 @@ class GcPlan:
     remote_remove: list[Oid] = field(default_factory=list)
     remote_unmark: list[Oid] = field(default_factory=list)  # directory records to drop first
     remote_kept: int = 0
+    remote_keep: set[Oid] = field(default_factory=set)  # format 2: what repack keeps
 
     @property
     def bytes(self) -> int:
@@ -244,7 +245,8 @@ def _remote(store: RemoteStore, plan: GcPlan, source: ObjectSource) -> None:
         )
     keep = set(plan.keep)
     keep |= _remote_run_cache(store, source, keep)
-    for oid in store.iter_oids():
+    plan.remote_keep = keep
+    for oid in sorted(store.iter_all_oids()):  # loose, packed and chunked
         if oid in keep:
             plan.remote_kept += 1
         else:
@@ -333,6 +335,7 @@ def execute(ws: Workspace, plan: GcPlan, store: RemoteStore | None = None) -> Gc
         for batch in _batches(plan.remote_remove, 1000):
             store.remove(batch)
             result.remote_removed += len(batch)
+        store.repack(plan.remote_keep)  # format 2: packs and chunk lists (remote.md)
     return result
 
 

@@ -8,7 +8,7 @@ Only objects the other side lacks move. What a remote has is learnt from one lis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,8 @@ from gitml.paths import validate_relpath
 from gitml.pointer import Pointer, output_path_for, parse_pointer
 from gitml.transfer import Item
 from gitml.workspace import Workspace
+
+Failure = tuple[Item, str]
 
 if TYPE_CHECKING:
     from gitml.ops.checkout import CheckoutResult
@@ -121,7 +123,64 @@ def open_store(ws: Workspace, name: str | None, jobs: int | None) -> RemoteStore
     from gitml.remote import open_remote
 
     config = remote_config.resolve(ws.config, ws.gitml_dir, name)
-    return open_remote(config, ws.root, jobs)
+    store = open_remote(config, ws.root, jobs)
+    store.attach_cache(ws.cache)
+    return store
+
+
+def _upload_all(
+    ws: Workspace, store: RemoteStore, items: list[Item], description: str, *, chunk: bool
+) -> transfer.Outcome:
+    """Small objects in packs (in the given order, so one output's files share packs),
+    the others one by one (chunked when large and `chunk`)."""
+    from gitml.remote import PACK_MAX
+
+    cache = ws.cache
+
+    def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
+        store.upload(item.oid, cache.path(item.oid), item.size, on_bytes, chunk=chunk)
+
+    def upload_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
+        return store.upload_pack(batch, cache, on_bytes)
+
+    small = [i for i in items if i.size < PACK_MAX]
+    packed = transfer.run_batches(
+        store.pack_groups(small),
+        upload_pack,
+        jobs=store.jobs,
+        progress=ws.progress,
+        description=description,
+    )
+    single = transfer.run(
+        [i for i in items if i.size >= PACK_MAX],
+        upload,
+        jobs=store.jobs,
+        progress=ws.progress,
+        description=description,
+    )
+    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
+
+
+def _download_all(
+    ws: Workspace, store: RemoteStore, items: list[Item], description: str
+) -> transfer.Outcome:
+    """Packed objects pack by pack (whole or in ranges), the others one by one."""
+    cache = ws.cache
+
+    def download(item: Item, on_bytes: Callable[[int], None]) -> None:
+        store.download(item.oid, item.size, cache, on_bytes, item.label)
+
+    def download_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
+        return store.download_pack(batch, cache, on_bytes)
+
+    batches, rest = store.pack_batches(items)
+    packed = transfer.run_batches(
+        batches, download_pack, jobs=store.jobs, progress=ws.progress, description=description
+    )
+    single = transfer.run(
+        rest, download, jobs=store.jobs, progress=ws.progress, description=description
+    )
+    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
 
 
 def _select(
@@ -343,22 +402,15 @@ def push(
     )
     result.already = len(present)
 
-    def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.upload(item.oid, cache.path(item.oid), item.size, on_bytes)
-
     todo = [i for oid, i in files.items() if oid not in present]
-    outcome = transfer.run(
-        todo, upload, jobs=store.jobs, progress=ws.progress, description=f"Push to {store.name}"
-    )
+    outcome = _upload_all(ws, store, todo, f"Push to {store.name}", chunk=True)
     on_remote = present | {i.oid for i in outcome.done}
     ready = [
         item
         for oid, item in plan.manifests.items()
         if oid not in present and plan.manifest_entries[oid] <= on_remote
     ]
-    manifests = transfer.run(
-        ready, upload, jobs=store.jobs, progress=ws.progress, description="Push manifests"
-    )
+    manifests = _upload_all(ws, store, ready, "Push manifests", chunk=False)
     result.transferred = outcome.done + manifests.done
     result.failed = [(i.label, reason) for i, reason in outcome.failed + manifests.failed]
     on_remote |= {i.oid for i in manifests.done}
@@ -412,9 +464,6 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
     cache = ws.cache
     store.check_format(must_exist=True)
 
-    def download(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.download(item.oid, item.size, cache, on_bytes, item.label)
-
     # Directory manifests first: they say which files a directory needs.
     missing_manifests = {
         t.pointer.oid: Item(t.pointer.oid, 0, t.output)
@@ -449,13 +498,7 @@ def _fetch_targets(ws: Workspace, store: RemoteStore, targets: list[Target]) -> 
                     )
                 )
         todo = [i for i in todo if i.oid in present]
-    outcome = transfer.run(
-        todo,
-        download,
-        jobs=store.jobs,
-        progress=ws.progress,
-        description=f"Fetch from {store.name}",
-    )
+    outcome = _download_all(ws, store, todo, f"Fetch from {store.name}")
     manifests = [Item(i.oid, os.path.getsize(cache.path(i.oid)), i.label) for i in first.done]
     result.transferred = manifests + outcome.done
     result.failed += [(i.label, reason) for i, reason in outcome.failed]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from gitml.hashing import hash_file
 from tests.conftest import git, make_repo, run_gitml, write
+from tests.remote_layout import stored
 from tests.s3_endpoint import S3Endpoint, free_port
 
 S3_ENV = {
@@ -149,11 +149,10 @@ def test_push_rev_pushes_what_an_older_commit_needs(tmp_path: Path) -> None:
 
     pushed = json.loads(run_gitml("push", "--rev", "HEAD~1", "--json", cwd=root).stdout)
     assert pushed["transferred"] == 1
-    objects = store / "objects" / "blake3"
-    assert (objects / v1[:2] / v1[2:]).is_file()
-    assert not (objects / v2[:2] / v2[2:]).exists()
+    assert v1 in stored(store)
+    assert v2 not in stored(store)
 
     bad = run_gitml("push", "--rev", "no-such-rev", cwd=root, check=False)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "gitml: error: unknown revision 'no-such-rev'"
-    assert os.listdir(objects / v1[:2]) == [v1[2:]]
+    assert v2 not in stored(store)

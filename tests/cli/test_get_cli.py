@@ -13,6 +13,7 @@ import pytest
 from tests.cli.helpers import assert_user_error, b3, read_tree
 from tests.conftest import git, run_gitml
 from tests.history_repo import A_V2, D_NEW, V1_DATA, V1_MODEL, History, build
+from tests.remote_layout import flip_last_byte
 from tests.s3_endpoint import S3Endpoint
 
 Configure = Callable[[Path], None]
@@ -113,9 +114,7 @@ def test_get_rejects_a_corrupt_remote_object(
 ) -> None:
     history = build(tmp_path / "src", folder_remote)
     oid = b3(V1_DATA["b.csv"]).removeprefix("blake3:")
-    target = tmp_path / "store" / "objects" / "blake3" / oid[:2] / oid[2:]
-    os.chmod(target, 0o644)
-    target.write_bytes(b"id,value\n3,GAMMA\n")
+    flip_last_byte(tmp_path / "store", oid)  # inside its pack (remote format 2)
     url = bare_url(history, tmp_path)
     result = run_gitml("get", url, "data", cwd=outside, check=False)
     assert_user_error(result, "data/b.csv", "corrupt", "nothing written")

@@ -14,6 +14,7 @@ import pytest
 
 from gitml.hashing import hash_file
 from tests.conftest import GITML, git, make_repo, run_gitml, write
+from tests.remote_layout import stored
 
 
 def _git(
@@ -31,10 +32,7 @@ def _git(
 
 
 def _objects(store: Path) -> set[str]:
-    base = store / "objects" / "blake3"
-    if not base.is_dir():
-        return set()
-    return {shard.name + entry.name for shard in base.iterdir() for entry in shard.iterdir()}
+    return stored(store)
 
 
 def _oids(root: Path, relpath: str) -> set[str]:

@@ -14,6 +14,7 @@ import pytest
 
 from gitml.hashing import hash_file
 from tests.conftest import git, make_repo, run_gitml, write
+from tests.remote_layout import stored
 
 SOURCE = Path(__file__).resolve().parents[2]
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -124,7 +125,7 @@ def test_pre_commit_framework_runs_gitml_hooks(tmp_path: Path) -> None:
     pushed = _git("push", "-q", str(bare), "main", cwd=root, env=env)
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     oid = hash_file(root / "data" / "a.txt").hexdigest
-    assert (store / "objects" / "blake3" / oid[:2] / oid[2:]).is_file()
+    assert oid in stored(store)
 
     # post-checkout: the data follows git checkout
     moved = _git("checkout", "-q", "HEAD~1", cwd=root, env=env)

@@ -46,11 +46,21 @@ class RemoteView:
         return sorted(found)
 
     def objects(self) -> set[str]:
-        return {
+        """Loose and packed objects (remote format 2)."""
+        from gitml.packfile import parse_index
+
+        keys = self.keys()
+        found = {
             k.split("/")[2] + k.split("/")[3]
-            for k in self.keys()
+            for k in keys
             if k.startswith("objects/blake3/") and len(k.split("/")) == 4
         }
+        for key in keys:
+            if key.startswith("packs/") and key.endswith(".idx"):
+                pack_id = key.removeprefix("packs/").removesuffix(".idx")
+                index = parse_index(self.read(key), pack_id, key)
+                found.update(oid.hexdigest for oid in index.entries)
+        return found
 
 
 class FolderView(RemoteView):
@@ -348,9 +358,7 @@ def _entry_bytes(view: RemoteView, entry_hex: str) -> bytes:
 def test_corrupt_run_entry_on_remote_is_refused(tmp_path: Path, remote: Remote) -> None:
     dev, key, entry_hex = _two_runs(tmp_path, remote)
     good = _entry_bytes(remote.view, entry_hex)
-    remote.view.put(
-        f"objects/blake3/{entry_hex[:2]}/{entry_hex[2:]}", good.replace(b"0.1", b"0.9")
-    )
+    remote.view.put(f"objects/blake3/{entry_hex[:2]}/{entry_hex[2:]}", good.replace(b"0.1", b"0.9"))
 
     job = dev.clone("job")
     write(job / "params.yaml", "lr: 0.1\n")  # only the (corrupt) run-cache entry matches

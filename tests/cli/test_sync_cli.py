@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gitml.hashing import hash_file
+from gitml.hashing import hash_bytes, hash_file
 from tests.conftest import GITML, git, make_repo, run_gitml, write
+from tests.remote_layout import packed, stored
 from tests.s3_endpoint import S3Endpoint, free_port
 
 Configure = Callable[[Path], str]  # sets up a default remote in a repo; returns its name
@@ -36,6 +37,16 @@ def _objects(store: Path) -> dict[str, Path]:
                 if len(entry.name) == 62:
                     found[shard.name + entry.name] = entry
     return found
+
+
+def _packed(store: Path) -> dict[str, tuple[Path, int, int]]:
+    """Packed objects in a folder remote: oid hex -> (pack file, offset, length)."""
+    return packed(store)
+
+
+def _stored(store: Path) -> set[str]:
+    """Every object a folder remote holds, loose or packed."""
+    return stored(store)
 
 
 def _snapshot(root: Path, *names: str) -> dict[str, tuple[bytes, bool]]:
@@ -134,7 +145,10 @@ def test_s3_credentials_from_config_local(
     listed = s3_endpoint.client().list_objects_v2(Bucket=_bucket_of(src, name))
     keys = {o["Key"] for o in listed["Contents"]}
     assert "team/data/gitml-remote.json" in keys
-    assert sum(1 for k in keys if k.startswith("team/data/objects/blake3/")) == 16
+    # model.bin (5 MiB) loose; the 14 small files in one pack, the manifest in another
+    assert sum(1 for k in keys if k.startswith("team/data/objects/blake3/")) == 1
+    assert sum(1 for k in keys if k.startswith("team/data/packs/") and k.endswith(".idx")) == 2
+    assert sum(1 for k in keys if k.startswith("team/data/packs/") and k.endswith(".pack")) == 2
 
 
 def _bucket_of(repo: Path, name: str) -> str:
@@ -195,15 +209,28 @@ def test_corrupt_s3_object_is_detected(
     manifest = (src / ".gitml/cache/blake3" / manifest_oid[:2] / manifest_oid[2:]).read_text()
     entry = next(ln for ln in manifest.splitlines() if ln.endswith(" part0/f3.txt"))
     oid = entry.split()[0].removeprefix("blake3:")
-    key = f"team/data/objects/blake3/{oid[:2]}/{oid[2:]}"
-    s3_endpoint.client().put_object(Bucket=_bucket_of(src, name), Key=key, Body=b"evil bytes")
+    # flip one byte of that file inside its pack on the server
+    client, bucket = s3_endpoint.client(), _bucket_of(src, name)
+    listed = client.list_objects_v2(Bucket=bucket, Prefix="team/data/packs/")["Contents"]
+    for key in sorted(o["Key"] for o in listed if o["Key"].endswith(".idx")):
+        index = client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        line = next((ln for ln in index.splitlines() if ln.startswith(oid)), None)
+        if line is not None:
+            pack_key = key.removesuffix(".idx") + ".pack"
+            offset = int(line.split()[1])
+            break
+    pack = bytearray(client.get_object(Bucket=bucket, Key=pack_key)["Body"].read())
+    pack[offset] ^= 0x01
+    client.put_object(Bucket=bucket, Key=pack_key, Body=bytes(pack))
 
     dst = _clone(src, tmp_path / "dst")
     result = run_gitml("pull", "data", cwd=dst, check=False)
     assert result.returncode == 1
     assert f"blake3:{oid}" in result.stderr and f"remote '{name}'" in result.stderr
+    assert pack_key.removeprefix("team/data/") in result.stderr  # names the pack
     assert not (dst / ".gitml/cache/blake3" / oid[:2] / oid[2:]).exists()
     assert not (dst / "data").exists()
+    assert os.listdir(dst / ".gitml/cache/tmp") == []
 
 
 def test_killed_push_is_finished_by_a_second_push(tmp_path: Path) -> None:
@@ -217,29 +244,36 @@ def test_killed_push_is_finished_by_a_second_push(tmp_path: Path) -> None:
     git("commit", "-qm", "many", cwd=src)
 
     assert GITML
+    small_packs = {"GITML_REMOTE_PACK_SIZE": str(64 * 1024)}  # 16 objects a pack
     proc = subprocess.Popen(
         [GITML, "push", "-j", "1"],
         cwd=src,
-        env={**os.environ, "CI": "1"},
+        env={**os.environ, "CI": "1", **small_packs},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(_objects(store)) < 100:
+    while time.monotonic() < deadline and len(list(store.glob("packs/*.idx"))) < 6:
         time.sleep(0.002)
     assert proc.poll() is None, "push ended before it could be killed; use more files"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = len(_objects(store))
-    assert 100 <= partial < 1501
+    partial = len(_stored(store))
+    assert 96 <= partial < 1501
 
-    second = json.loads(run_gitml("push", "--json", cwd=src).stdout)
+    second = json.loads(run_gitml("push", "--json", cwd=src, env=small_packs).stdout)
     assert second["already_present"] >= partial
     assert second["already_present"] + second["transferred"] == 1501
-    objects = _objects(store)
-    assert len(objects) == 1501
-    for hexdigest, path in objects.items():
-        assert str(hash_file(path)) == f"blake3:{hexdigest}", path
+    packed = _packed(store)
+    assert len(packed) == 1501
+    for hexdigest, (pack, offset, length) in packed.items():
+        with open(pack, "rb") as handle:
+            handle.seek(offset)
+            assert hash_bytes(handle.read(length)).hexdigest == hexdigest, pack
+    for pack in store.glob("packs/*.pack"):  # packs are named by their content
+        assert (
+            str(hash_file(pack)) == f"blake3:{pack.stem}" or not pack.with_suffix(".idx").exists()
+        )
 
     dst = _clone(src, tmp_path / "dst")
     run_gitml("pull", cwd=dst)
@@ -299,7 +333,7 @@ def test_newer_remote_format_is_refused(tmp_path: Path, folder_remote: Configure
     for command in (["pull"], ["push"]):
         result = run_gitml(*command, cwd=dst, check=False)
         assert result.returncode == 1
-        assert "remote 'origin' uses format 7; this gitml reads format 1" in result.stderr
+        assert "remote 'origin' uses format 7; this gitml reads formats 1 and 2" in result.stderr
     assert not (dst / "model.bin").exists()
 
 
@@ -373,7 +407,7 @@ def test_push_one_file_inside_a_tracked_directory(tmp_path: Path, folder_remote:
     src, _ = _source(tmp_path, folder_remote)
     pushed = json.loads(run_gitml("push", "data/run.sh", "--json", cwd=src).stdout)
     assert pushed["transferred"] == 2  # that file and the manifest
-    assert len(_objects(tmp_path / "store")) == 2
+    assert len(_stored(tmp_path / "store")) == 2
 
 
 def test_push_names_outputs_missing_from_the_cache(
@@ -385,7 +419,7 @@ def test_push_names_outputs_missing_from_the_cache(
     result = run_gitml("push", cwd=src, check=False)
     assert result.returncode == 1
     assert "model.bin: not in the local cache" in result.stderr
-    assert len(_objects(tmp_path / "store")) == 15  # everything else went up
+    assert len(_stored(tmp_path / "store")) == 15  # everything else went up
 
 
 def test_http_remote_is_read_only(tmp_path: Path, folder_remote: Configure) -> None:
@@ -438,12 +472,14 @@ def test_directory_records(tmp_path: Path, folder_remote: Configure) -> None:
         .splitlines()
         if ln.endswith(" part2/f5.txt")
     )
-    _objects(store)[entry].unlink()
+    pack = _packed(store)[entry][0]
+    lost = {h for h, (p, _, _) in _packed(store).items() if p == pack}
+    assert len(lost) == 13  # the directory's other files share one pack (run.sh went first)
+    pack.with_suffix(".idx").unlink()  # index first: what gc --remote does
+    pack.unlink()
     record.unlink()
     lacking = json.loads(run_gitml("status", "--remote", "--json", cwd=src).stdout)
-    assert lacking["outputs"] == [
-        {"path": "data", "missing_objects": 1, "missing_bytes": 36, "not_in_cache": 0}
-    ]
+    assert [(o["path"], o["missing_objects"]) for o in lacking["outputs"]] == [("data", 13)]
     # with a record that lies (objects deleted behind gitml's back) pull names the object
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_bytes(b"")
@@ -454,6 +490,6 @@ def test_directory_records(tmp_path: Path, folder_remote: Configure) -> None:
     run_gitml("push", cwd=src)  # the record is trusted: push cannot see the hole
     record.unlink()
     repaired = json.loads(run_gitml("push", "--json", cwd=src).stdout)
-    assert repaired["transferred"] == 1
+    assert repaired["transferred"] == 13
     run_gitml("pull", cwd=dst)
     assert _snapshot(dst, "data") == _snapshot(src, "data")

@@ -17,9 +17,17 @@ import pyarrow.parquet as pq
 import pytest
 
 import gitml.api
-from gitml.errors import GitError, IntegrityError, ObjectNotFoundError, PathError
+from gitml.errors import (
+    GitError,
+    IntegrityError,
+    ObjectNotFoundError,
+    PathError,
+    RemoteError,
+)
 from gitml.fs import GitmlFileSystem
+from gitml.hashing import hash_bytes
 from tests.conftest import git, make_repo, run_gitml, write
+from tests.remote_layout import flip_last_byte
 from tests.s3_endpoint import S3Endpoint
 
 CSV_V1 = b"id,name\n1,ada\n2,grace\n"
@@ -166,18 +174,11 @@ def test_git_url_repository(source: Source, tmp_path: Path) -> None:
         assert pq.read_table(f).num_rows == 100
 
 
-def test_get_url_points_at_the_object(
-    source: Source, clone: Path, request: pytest.FixtureRequest
-) -> None:
-    url = gitml.api.get_url("data/train.csv", rev="v1", repo=clone)
-    if source.store is not None:
-        assert url.startswith(str(source.store) + "/objects/blake3/")
-        assert Path(url).read_bytes() == CSV_V1
-        return
-    assert url.startswith("s3://") and "/api/objects/blake3/" in url
-    bucket, key = url.removeprefix("s3://").split("/", 1)
-    endpoint: S3Endpoint = request.getfixturevalue("s3_endpoint")
-    assert endpoint.client().get_object(Bucket=bucket, Key=key)["Body"].read() == CSV_V1
+def test_get_url_of_a_packed_object_is_refused(source: Source, clone: Path) -> None:
+    """A small file lives inside a pack (remote format 2): it has no URL of its own.
+    (A loose object's URL: test_corrupt_remote_object_fails_at_the_end.)"""
+    with pytest.raises(RemoteError, match="inside a pack"):
+        gitml.api.get_url("data/train.csv", rev="v1", repo=clone)
 
 
 def test_corrupt_remote_object_fails_at_the_end(tmp_path: Path) -> None:
@@ -193,10 +194,11 @@ def test_corrupt_remote_object_fails_at_the_end(tmp_path: Path) -> None:
     _commit(root, "v1")
     clone = tmp_path / "clone"
     git("clone", "-q", str(root), str(clone), cwd=tmp_path)
-    for name, data in (("big.bin", big), ("small.csv", CSV_V1)):
-        path = Path(gitml.api.get_url(name, repo=clone))
-        os.chmod(path, 0o644)
-        path.write_bytes(data[:-1] + b"!")
+    path = Path(gitml.api.get_url("big.bin", repo=clone))  # a loose object: a path
+    assert path.read_bytes() == big
+    os.chmod(path, 0o644)
+    path.write_bytes(big[:-1] + b"!")
+    flip_last_byte(store, hash_bytes(CSV_V1).hexdigest)  # inside its pack
     with gitml.api.open("big.bin", repo=clone) as f:
         assert f.read(1024) == big[:1024]  # served as it streams...
         with pytest.raises(IntegrityError, match=r"big.bin: object .* is corrupt"):

@@ -14,6 +14,7 @@ from gitml.errors import IntegrityError, ObjectNotFoundError, RemoteFormatError
 from gitml.hashing import Oid, hash_bytes
 from gitml.remote import FORMAT, MARKER, SMALL_MAX, RemoteStore, open_remote
 from gitml.remote_config import RemoteConfig
+from gitml.transfer import Item
 from tests.s3_endpoint import S3Endpoint
 
 BACKENDS = ["folder", "memory", "s3"]
@@ -68,7 +69,7 @@ def test_first_write_creates_format_marker(store: RemoteStore) -> None:
     store.prepare_write()
     assert store.read_format() == FORMAT
     raw = store.fs.cat_file(f"{store.root}/{MARKER}")
-    assert json.loads(raw) == {"format": 1}
+    assert json.loads(raw) == {"format": 2}
     store.prepare_write()  # idempotent
     assert store.read_format() == FORMAT
 
@@ -157,10 +158,10 @@ def test_corrupt_cache_object_is_not_uploaded(store: RemoteStore, cache: Cache) 
 
 def test_newer_format_is_refused(store: RemoteStore, cache: Cache) -> None:
     store.prepare_write()
-    store.fs.pipe_file(f"{store.root}/{MARKER}", b'{"format": 2}\n')
+    store.fs.pipe_file(f"{store.root}/{MARKER}", b'{"format": 3}\n')
     store._format_checked = False
     oid, _ = _cached(cache, b"x")
-    with pytest.raises(RemoteFormatError, match="uses format 2"):
+    with pytest.raises(RemoteFormatError, match="uses format 3"):
         store.present({oid})
     with pytest.raises(RemoteFormatError):
         store.prepare_write()
@@ -204,6 +205,125 @@ def test_directory_records(store: RemoteStore, cache: Cache) -> None:
     assert store.complete_dirs({first}) == set()
 
 
+# Format 2: packs and chunks -----------------------------------------------------------
+
+
+def _items(cache: Cache, blobs: list[bytes]) -> list[Item]:
+    return [Item(cache.add_bytes(b), len(b), f"data/{i}") for i, b in enumerate(blobs)]
+
+
+def test_packs_round_trip_with_whole_and_ranged_reads(
+    store: RemoteStore, cache: Cache, tmp_path: Path
+) -> None:
+    blobs = [os.urandom(1000 + i) for i in range(40)]
+    items = _items(cache, blobs)
+    store.prepare_write()
+    sent: list[int] = []
+    for group in store.pack_groups(items):
+        assert store.upload_pack(group, cache, sent.append) == []
+    assert sum(sent) == sum(map(len, blobs))
+    # a second process sees them through the indexes; nothing is loose
+    other = _reopen(store)
+    assert other.present({i.oid for i in items}) == {i.oid for i in items}
+    batches, rest = other.pack_batches(items[:3] + items[30:31])  # a few: ranged reads
+    assert rest == [] and len(batches) == 1
+    fresh = Cache(tmp_path / "fresh")
+    assert other.download_pack(batches[0], fresh, lambda n: None) == []
+    for item in items[:3] + items[30:31]:
+        assert fresh.read_bytes(item.oid) == blobs[items.index(item)]
+    assert not fresh.exists(items[4].oid)
+    everything, _ = other.pack_batches(items)  # all: one whole GET
+    assert other.download_pack(everything[0], fresh, lambda n: None) == []
+    assert all(fresh.exists(i.oid) for i in items)
+    assert other.read_object(items[7].oid) == blobs[7]
+    assert other.open_object(items[8].oid).read() == blobs[8]
+
+
+def test_chunked_file_round_trip_and_dedup(
+    store: RemoteStore, cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitml.remote as remote_module
+
+    monkeypatch.setattr(remote_module, "CHUNK_MIN", 1024 * 1024)
+    monkeypatch.setattr(remote_module, "PACK_SIZE", 2 * 1024 * 1024)
+    data = os.urandom(12 * 1024 * 1024)
+    oid, path = _cached(cache, data)
+    store.prepare_write()
+    store.upload(oid, path, len(data), lambda n: None)
+    first = set(store.live_packs())
+    assert store.present({oid}) == {oid}
+    changed = data[: 6 * 1024 * 1024] + os.urandom(4096) + data[6 * 1024 * 1024 + 4096 :]
+    oid2, path2 = _cached(cache, changed)
+    store.upload(oid2, path2, len(changed), lambda n: None)
+    new = {k: v for k, v in store.live_packs().items() if k not in first}
+    assert sum(p.size for p in new.values()) <= 9 * 1024 * 1024  # a few chunks, not 12 MiB
+    other = _reopen(store)
+    for want, size, blob in ((oid, len(data), data), (oid2, len(changed), changed)):
+        fresh = _fetch_into_fresh_cache(other, tmp_path, want, size)
+        assert fresh.read_bytes(want) == blob
+        assert os.listdir(fresh.tmp_dir) == []
+        with other.open_object(want) as stream:  # streamed chunk by chunk
+            assert stream.read() == blob
+
+
+def test_corrupt_pack_index_is_named(store: RemoteStore, cache: Cache, tmp_path: Path) -> None:
+    items = _items(cache, [b"one", b"two"])
+    store.prepare_write()
+    store.upload_pack(items, cache, lambda n: None)
+    (pack_id,) = store.live_packs()
+    path = f"{store.root}/packs/{pack_id}.idx"
+    raw = bytearray(store.fs.cat_file(path))
+    raw[40] ^= 0x01
+    store.fs.pipe_file(path, bytes(raw))
+    other = _reopen(store)
+    with pytest.raises(IntegrityError, match=f"pack index packs/{pack_id}.idx .* is corrupt"):
+        other.present({items[0].oid})
+
+
+def _reopen(store: RemoteStore) -> RemoteStore:
+    """The same remote as another process sees it (no pack index in memory)."""
+    return RemoteStore(store.name, store.fs, store.root, store.protocol, store.jobs)
+
+
+def test_repack_keeps_live_objects_and_drops_dead_ones(store: RemoteStore, cache: Cache) -> None:
+    blobs = [os.urandom(500 + i) for i in range(6)]
+    items = _items(cache, blobs)
+    store.prepare_write()
+    store.upload_pack(items[:3], cache, lambda n: None)
+    store.upload_pack(items[3:], cache, lambda n: None)
+    keep = {items[0].oid, items[1].oid, *(i.oid for i in items[3:])}
+    assert store.repack(keep) == (0, 1, 1)
+    other = _reopen(store)
+    assert other.present({i.oid for i in items}) == keep
+    assert len(other.live_packs()) == 2
+    for item in items:
+        if item.oid in keep:
+            assert other.read_object(item.oid) == blobs[items.index(item)]
+
+
+def test_repack_keeps_chunks_of_live_files_only(
+    store: RemoteStore, cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gitml.remote as remote_module
+
+    monkeypatch.setattr(remote_module, "CHUNK_MIN", 1024 * 1024)
+    store.prepare_write()
+    files = [os.urandom(3 * 1024 * 1024) for _ in range(2)]
+    oids = []
+    for data in files:
+        oid, path = _cached(cache, data)
+        store.upload(oid, path, len(data), lambda n: None)
+        oids.append(oid)
+    assert store.repack({oids[1]})[0] == 1  # the chunk list of the dead file
+    other = _reopen(store)
+    assert other.present(set(oids)) == {oids[1]}
+    live_chunks = set(other.chunks_of(oids[1]))
+    packed = {oid for index in other.live_packs().values() for oid in index.entries}
+    assert packed == live_chunks
+    fresh = _fetch_into_fresh_cache(other, tmp_path, oids[1], len(files[1]))
+    assert fresh.read_bytes(oids[1]) == files[1]
+
+
 def test_run_markers_listed_all_at_once_or_per_key(store: RemoteStore, cache: Cache) -> None:
     from gitml.pipeline.runcache import marker_relpath
 
@@ -221,3 +341,19 @@ def test_run_markers_listed_all_at_once_or_per_key(store: RemoteStore, cache: Ca
     assert store.run_markers(keys[0]) == {(keys[0], entries[0]), (keys[0], entries[1])}
     assert store.run_markers(keys[2]) == set()
     assert store.fs.cat_file(f"{store.root}/{marker_relpath(keys[1], entries[2])}") == b""
+
+
+def test_download_one_packed_object(store: RemoteStore, cache: Cache, tmp_path: Path) -> None:
+    """`download` (one object at a time, as run-cache and gitml.api use it) finds packed
+    objects too, and refuses a corrupt one."""
+    blobs = [b"first packed", b"second packed"]
+    items = _items(cache, blobs)
+    store.prepare_write()
+    store.upload_pack(items, cache, lambda n: None)
+    fresh = _fetch_into_fresh_cache(_reopen(store), tmp_path, items[1].oid, len(blobs[1]))
+    assert fresh.read_bytes(items[1].oid) == blobs[1]
+    (pack_id,) = store.live_packs()
+    path = f"{store.root}/packs/{pack_id}.pack"
+    store.fs.pipe_file(path, b"X" + bytes(store.fs.cat_file(path))[1:])
+    with pytest.raises(IntegrityError, match=f"packs/{pack_id}.pack"):
+        _fetch_into_fresh_cache(_reopen(store), tmp_path, items[0].oid, len(blobs[0]))
