@@ -8,7 +8,6 @@ import os
 import stat as stat_mod
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +134,8 @@ def hash_files(files: list[ObservedFile], state: StateDB, progress: Progress) ->
 
         batches = [small[i : i + _BATCH] for i in range(0, len(small), _BATCH)]
         if len(batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor  # 3 ms to import: not for status
+
             with ThreadPoolExecutor(_HASH_THREADS) as pool:
                 for _ in pool.map(run_batch, batches):
                     pass

@@ -130,6 +130,7 @@ class Sample:
     s3_by_method: dict[str, int] | None = None
     remote_bytes: int | None = None
     remote_files: int | None = None
+    remote_added: int | None = None  # bytes the command added to the remote
 
 
 # Why a launcher: on Linux a child's ru_maxrss starts at its parent's RSS high-water mark
@@ -506,6 +507,22 @@ def find_gitml(explicit: str | None) -> str | None:
     return None
 
 
+def compile_bytecode(exe: str) -> None:
+    """Byte-compile the gitml package the executable runs, as `pip install` does (DVC's venv
+    has its .pyc files): an editable install under PYTHONDONTWRITEBYTECODE=1 would
+    otherwise recompile gitml's modules on every start."""
+    python = Path(exe).parent / "python"
+    if not python.exists():
+        return
+    where = subprocess.run(
+        [str(python), "-c", "import gitml, os; print(os.path.dirname(gitml.__file__))"],
+        capture_output=True,
+        text=True,
+    )
+    if where.returncode == 0 and where.stdout.strip():
+        subprocess.run([str(python), "-m", "compileall", "-q", where.stdout.strip()], check=False)
+
+
 # --------------------------------------------------------------------------------------
 # remotes: a local folder, or S3 on a moto server started by the harness
 
@@ -820,6 +837,7 @@ class Scenario:
     remote: bool = False
     measure_remote: bool = False
     total: str | None = None
+    workloads: tuple[str, ...] = ()  # only these workloads (default: all)
 
 
 def _git(ctx: Ctx, *args: str) -> None:
@@ -1102,6 +1120,36 @@ register(
         remote=True,
     )
 )
+
+
+def edit_big_file(ctx: Ctx, insert: bool) -> None:
+    """Untimed: change 1 MiB of the big file (overwrite its middle, or insert at its start),
+    record it with the tool and commit; note what the remote holds now."""
+    path = ctx.repo / ctx.workload.target
+    patch = random.Random(ctx.workload.seed + (2 if insert else 1)).randbytes(MiB)
+    size = path.stat().st_size
+    tmp = path.with_name(path.name + ".bench-edit")
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        if insert:
+            dst.write(patch)
+            shutil.copyfileobj(src, dst, BLOCK)
+        else:
+            middle = (size // 2) - MiB // 2
+            left = middle
+            while left > 0:
+                chunk = src.read(min(BLOCK, left))
+                dst.write(chunk)
+                left -= len(chunk)
+            dst.write(patch)
+            src.seek(middle + MiB)
+            shutil.copyfileobj(src, dst, BLOCK)
+    os.replace(tmp, path)  # a new inode: never writes through a link into a cache
+    ctx.run(ctx.tool.add(ctx.workload.target))
+    commit_all(ctx, "edit big file")
+    if ctx.remote and ctx.remote_url:
+        ctx.usage = ctx.remote.usage(ctx.remote_url)
+
+
 register(
     Scenario(
         "pull-fresh",
@@ -1115,6 +1163,31 @@ register(
         post=check_clone,
         remote=True,
         total="clone + pull",
+    )
+)
+register(
+    Scenario(
+        "push-overwrite",
+        "`TOOL add` + commit after overwriting 1 MiB in the middle of the big file (untimed), "
+        "then `TOOL push` (timed; the remote's added MiB shown)",
+        State.PUSHED,
+        lambda c: [Op("push after a 1 MiB overwrite", c.tool.push())],
+        pre=lambda c: edit_big_file(c, insert=False),
+        remote=True,
+        measure_remote=True,
+        workloads=("bigfile",),
+    )
+)
+register(
+    Scenario(
+        "push-insert",
+        "the same after inserting 1 MiB at the start of the big file",
+        State.PUSHED,
+        lambda c: [Op("push after a 1 MiB insert", c.tool.push())],
+        pre=lambda c: edit_big_file(c, insert=True),
+        remote=True,
+        measure_remote=True,
+        workloads=("bigfile",),
     )
 )
 
@@ -1261,6 +1334,8 @@ def bench_tool_workload(
                 for sc in group:
                     if (sc.name, kind) in failed:
                         continue
+                    if sc.workloads and workload.name not in sc.workloads:
+                        continue
                     where = (
                         f"[{tool.name}/{workload.name}{'/' + kind if kind else ''}] "
                         f"rep {rep}/{args.reps} {sc.name}"
@@ -1275,10 +1350,13 @@ def bench_tool_workload(
                         done: list[Sample] = []
                         for op in ops:
                             r = result(sc, op, kind)
+                            before = ctx.usage
                             smp = timed(ctx, op)
                             if sc.measure_remote and ctx.remote and ctx.remote_url:
                                 ctx.usage = ctx.remote.usage(ctx.remote_url)
                                 smp.remote_bytes, smp.remote_files = ctx.usage
+                                if before is not None:
+                                    smp.remote_added = ctx.usage[0] - before[0]
                             r.samples.append(smp)
                             done.append(smp)
                             extra = "".join(
@@ -1343,7 +1421,10 @@ def _fmt(x: float | None, spec: str) -> str:
 
 def _fmt_usage(r: OpResult | None) -> str:
     size, files = (r.median("remote_bytes"), r.median("remote_files")) if r else (None, None)
-    return "-" if size is None else f"{size / MiB:.1f} ({files:.0f})"
+    if size is None:
+        return "-"
+    added = r.median("remote_added") if r else None
+    return f"{size / MiB:.1f} ({files:.0f})" + ("" if added is None else f" +{added / MiB:.1f}")
 
 
 def _fmt_requests(r: OpResult | None) -> str:
@@ -1364,7 +1445,7 @@ def markdown_table(
     both = tools == ["gitml", "dvc"]
     extra: list[tuple[str, Callable[[OpResult | None], str]]] = []
     if remote:
-        extra.append(("remote MiB (files)", _fmt_usage))
+        extra.append(("remote MiB (files) +added", _fmt_usage))
     if remote == "s3":
         extra.append(("S3 requests", _fmt_requests))
     head = ["operation"] + [f"{t} s" for t in tools]
@@ -1506,6 +1587,7 @@ def main(argv: list[str] | None = None) -> int:
                 "error: gitml executable not found (use --gitml PATH, install it with "
                 "`pip install -e .` into the venv, or pass --skip-gitml)"
             )
+        compile_bytecode(exe)
         tools.append(GitmlTool(exe))
     if args.dvc or args.dvc_bin:
         dvc = args.dvc_bin or ensure_dvc_venv(workdir, args.dvc_spec, log_dir / "dvc-install.log")

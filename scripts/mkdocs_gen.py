@@ -134,9 +134,9 @@ def command_pages() -> dict[str, str]:
     """{'commands/add.md': markdown, ...} including 'commands/index.md'."""
     import typer
 
-    from gitml.cli.app import app
+    from gitml.cli.app import register_all
 
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(register_all())
     root_ctx = root.make_context("gitml", [], resilient_parsing=True)
     pages: dict[str, str] = {}
     index_rows: list[str] = []

@@ -236,26 +236,63 @@ def move(
     _git_hint(c, [f"{src}.gitml", f"{dst}.gitml"])
 
 
-from gitml.cli import remote_cmds  # noqa: E402  (remote, push, fetch, pull)
-
-remote_cmds.register(app)
-
-from gitml.cli import history_cmds  # noqa: E402  (diff, ls, gc, get)
-
-history_cmds.register(app)
-
-from gitml.cli import hook_cmds  # noqa: E402  (install, git-hook)
-
-hook_cmds.register(app)
-
-from gitml.cli import doctor_cmd  # noqa: E402
-
-doctor_cmd.register(app)
+# Commands defined in other modules, by the names they register. A module is imported
+# only when its command is run (or for help and completion), and only the command being
+# run is built: `gitml status` runs in git hooks, and building all ~30 typer commands
+# cost more than the status itself. tests/unit/test_cli_lazy.py checks this table.
+LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "gitml.cli.remote_cmds": ("remote", "push", "fetch", "pull"),
+    "gitml.cli.history_cmds": ("diff", "ls", "gc", "get"),
+    "gitml.cli.hook_cmds": ("install", "git-hook"),
+    "gitml.cli.doctor_cmd": ("doctor",),
+    "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+}
+_registered: set[str] = set()
 
 
-from gitml.cli import pipeline_cmds  # noqa: E402
+def _register(module_name: str) -> None:
+    if module_name not in _registered:
+        import importlib
 
-pipeline_cmds.register(app)
+        importlib.import_module(module_name).register(app)
+        _registered.add(module_name)
+
+
+def register_all() -> typer.Typer:
+    """The app with every command registered (docs, help, completion)."""
+    for module_name in LAZY_COMMANDS:
+        _register(module_name)
+    return app
+
+
+def command_names(typer_app: typer.Typer) -> list[str]:
+    names = [
+        c.name or typer.main.get_command_name(c.callback.__name__)  # type: ignore[union-attr]
+        for c in typer_app.registered_commands
+    ]
+    return names + [g.name or "" for g in typer_app.registered_groups]
+
+
+def _command_for(args: list[str]) -> Any:
+    """The click command to run `args` with: only the named subcommand when it is known."""
+    import copy
+
+    word = next((a for a in args if not a.startswith("-")), None)
+    module_name = next((m for m, names in LAZY_COMMANDS.items() if word in names), None)
+    if module_name is not None:
+        _register(module_name)
+    elif word is None and "--version" in args:
+        return typer.main.get_command(app)  # the eager --version callback exits first
+    elif word is None or word not in command_names(app) or "--help" in args or "-h" in args:
+        return typer.main.get_command(register_all())
+    view = copy.copy(app)
+    view.registered_commands = [
+        c
+        for c in app.registered_commands
+        if (c.name or typer.main.get_command_name(c.callback.__name__)) == word  # type: ignore[union-attr]
+    ]
+    view.registered_groups = [g for g in app.registered_groups if g.name == word]
+    return typer.main.get_command(view)
 
 
 _GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
@@ -303,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _hoist_global_flags(sys.argv[1:] if argv is None else list(argv))
     verbose = "-v" in args or "--verbose" in args
-    command = typer.main.get_command(app)
+    command = _command_for(args)
     try:
         result = command.main(args=args, prog_name="gitml", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns it here

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import typer
 
-from gitml.cli.app import app
+from gitml.cli.app import register_all
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def _generator() -> ModuleType:
 
 
 def _visible_commands() -> list[str]:
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(register_all())
     ctx = root.make_context("gitml", [], resilient_parsing=True)
     names = []
     for name in root.list_commands(ctx):  # type: ignore[attr-defined]
