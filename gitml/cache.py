@@ -73,7 +73,7 @@ class Cache:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             self._made_dirs.add("tmp")
 
-    def _commit_temp(self, tmp: Path, oid: Oid) -> None:
+    def _commit_temp(self, tmp: str | Path, oid: Oid) -> None:
         """Rename a fully written, read-only, verified temp file into place (never overwrite)."""
         target = self.path(oid)
         if os.path.exists(target):
@@ -95,10 +95,15 @@ class Cache:
         actual = Oid(blake3.blake3(data).hexdigest())
         if oid is not None and actual != oid:
             raise IntegrityError(f"object {oid} has content hashing to {actual}")
+        self.add_hashed_bytes(data, actual)
+        return actual
+
+    def add_hashed_bytes(self, data: bytes, actual: Oid) -> None:
+        """Store `data`, which the caller hashed to `actual` from this very buffer."""
         if self.exists(actual):
-            return actual
+            return
         self._ensure_dirs(actual)
-        tmp = fsutil.temp_name(self.tmp_dir)
+        tmp = str(fsutil.temp_name(self.tmp_dir))
         try:
             with fsutil.translate_disk_full("the cache"):
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
@@ -109,10 +114,10 @@ class Cache:
                 finally:
                     os.close(fd)
             self._commit_temp(tmp, actual)
-        finally:
+        except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        return actual
+            raise
 
     def add_file(
         self, source: str | Path, expected: Oid, linker: fsutil.Linker, size: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import shutil
 import stat
@@ -22,8 +23,14 @@ class DiskFullError(GitmlError):
     pass
 
 
+_RUN = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count()
+
+
 def temp_name(directory: Path, stem: str = "") -> Path:
-    return directory / f".tmp-{stem}{uuid.uuid4().hex}"
+    """A name no other process or call uses (pid + per-process random + counter: a uuid4
+    per name cost ~10 us, a lot when adding 20,000 small files)."""
+    return directory / f".tmp-{stem}{os.getpid()}-{_RUN}-{next(_COUNTER)}"
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,10 +112,29 @@ def _quarantine_edited_links(ws: Workspace, relpath: str, previous: Pointer, now
                 ws.cache.quarantine(entry.oid)
 
 
+# Small files whose cache copy gets its own inode anyway are stored from the buffer they
+# were hashed from: one read instead of two. Below this size a clone saves no space worth
+# a second read on reflink filesystems.
+_STORE_FROM_BUFFER_MAX = 1024 * 1024
+
+
+def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None:
+    store_types = [t for t in ws.config.link_types if t != "symlink"] or ["copy"]
+    if store_types[0] not in ("reflink", "copy"):
+        return None  # hardlink first: the cache shares the workspace file's inode
+    cache = ws.cache
+
+    def store(f: ObservedFile, data: bytes) -> None:
+        if f.oid is not None and len(data) <= _STORE_FROM_BUFFER_MAX:
+            cache.add_hashed_bytes(data, f.oid)
+
+    return store
+
+
 def add_output(ws: Workspace, relpath: str) -> AddResult:
     path = ws.abspath(relpath)
     previous = ws.read_pointer(relpath) if ws.has_pointer(relpath) else None
-    observed = observe(relpath, path, ws.cache, ws.state, ws.progress)
+    observed = observe(relpath, path, ws.cache, ws.state, ws.progress, _buffer_store(ws))
     if observed.kind == "missing":
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
     if previous is not None:
