@@ -56,6 +56,20 @@ class Cache:
                 continue
         return [oid for oid in oids if oid.hexdigest not in present]
 
+    def has_manifest_objects(self, oid: Oid) -> bool:
+        """Whether every file a cached manifest names is in the cache (hex strings and one
+        listing per shard: no Oid objects for 20,000 entries)."""
+        wanted = [h.decode() for h in _MANIFEST_IDS.findall(self.read_bytes(oid))]
+        if len(wanted) < 512:
+            return all(os.path.exists(f"{self._base}/{h[:2]}/{h[2:]}") for h in wanted)
+        present: set[str] = set()
+        for shard in {h[:2] for h in wanted}:
+            try:
+                present.update(shard + name for name in os.listdir(f"{self._base}/{shard}"))
+            except FileNotFoundError:
+                return False
+        return present.issuperset(wanted)
+
     def manifest_object_ids(self, oid: Oid) -> list[Oid]:
         """The file ids a cached manifest names, without full validation.
 

@@ -110,6 +110,45 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
     return found
 
 
+def scan_stats(root_relpath: str, root_path: str) -> list[tuple[str, os.stat_result]]:
+    """(relpath, lstat) of every non-directory under a directory, nothing else: what a
+    directory fingerprint needs, without scan_dir's per-entry checks."""
+    found: list[tuple[str, os.stat_result]] = []
+    stack = [(root_relpath, root_path)]
+    is_dir = stat_mod.S_ISDIR
+    while stack:
+        rel, directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if is_dir(st.st_mode):
+                    stack.append((f"{rel}/{name}", entry.path))
+                else:
+                    found.append((f"{rel}/{name}", st))
+    return found
+
+
+def fingerprint(entries: Iterable[tuple[str, os.stat_result]]) -> str:
+    """A digest of the paths and stat data of a directory's files (any order)."""
+    lines = sorted(
+        f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode}\n" for rel, st in entries
+    )
+    return hash_bytes("".join(lines).encode("utf-8", "surrogateescape")).hexdigest
+
+
+def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | None:
+    """The pointer a directory output would get, if its stat fingerprint is on record."""
+    try:
+        entries = scan_stats(relpath, str(path))
+    except OSError:
+        return None
+    known = state.get_dir(relpath, fingerprint(entries))
+    return Pointer("dir", *known) if known else None
+
+
 def hash_files(
     files: list[ObservedFile],
     state: StateDB,
@@ -184,6 +223,15 @@ def observe(
             for f in files
         ]
         manifest = Manifest.build(entries, from_filesystem=True)
+        if all(f.linked_oid is None for f in files):  # a symlink's f.st is its target's
+            state.put_dir(
+                relpath,
+                fingerprint((f.relpath, f.st) for f in files),
+                manifest.oid(),
+                manifest.size,
+                manifest.nfiles,
+                max((f.st.st_mtime_ns for f in files), default=0),
+            )
         return Observed("dir", files, manifest)
     observed = _observe_one(relpath, str(path), st, cache)
     hash_files([observed], state, progress, on_small)

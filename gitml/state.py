@@ -26,6 +26,18 @@ CREATE TABLE IF NOT EXISTS stat (
     trusted INTEGER NOT NULL
 ) WITHOUT ROWID
 """
+# A directory output's manifest id, keyed by a digest of every file's (path, stat): status
+# on an unchanged 20,000-file directory then needs the stats, not 20,000 lookups and a
+# manifest rebuild.
+_DIR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dir (
+    path TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    oid TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    nfiles INTEGER NOT NULL
+) WITHOUT ROWID
+"""
 # Filesystems with whole-second timestamps get git's wider window.
 _RACY_NS_FINE = 50_000_000
 _RACY_NS_COARSE = 2_000_000_000
@@ -47,12 +59,14 @@ class StateDB:
         self.path = path
         self._entries: dict[str, tuple[int, int, int, str, int]] | None = None
         self._pending: dict[str, tuple[int, int, int, str, int]] = {}
+        self._pending_dirs: dict[str, tuple[str, str, int, int]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(_SCHEMA)
+        conn.execute(_DIR_SCHEMA)
         return conn
 
     def _load(self) -> dict[str, tuple[int, int, int, str, int]]:
@@ -88,8 +102,42 @@ class StateDB:
             entries[relpath] = row
             self._pending[relpath] = row
 
+    def get_dir(self, relpath: str, fingerprint: str) -> tuple[Oid, int, int] | None:
+        """(manifest id, size, nfiles) recorded for this exact directory fingerprint."""
+        if relpath in self._pending_dirs:
+            row: tuple[str, str, int, int] | None = self._pending_dirs[relpath]
+        elif not self.path.exists():
+            return None
+        else:
+            try:
+                with contextlib.closing(self._connect()) as conn:
+                    row = conn.execute(
+                        "SELECT fingerprint, oid, size, nfiles FROM dir WHERE path = ?", (relpath,)
+                    ).fetchone()
+            except sqlite3.DatabaseError:
+                return None
+        if row is None or row[0] != fingerprint:
+            return None
+        return Oid(row[1]), row[2], row[3]
+
+    def put_dir(
+        self,
+        relpath: str,
+        fingerprint: str,
+        oid: Oid,
+        size: int,
+        nfiles: int,
+        newest_mtime_ns: int,
+        now_ns: int | None = None,
+    ) -> None:
+        """Remember a directory's manifest, unless a file in it is racily new (its stat could
+        stay the same through a later edit)."""
+        now = time.time_ns() if now_ns is None else now_ns
+        if not _is_racy(newest_mtime_ns, now):
+            self._pending_dirs[relpath] = (fingerprint, oid.hexdigest, size, nfiles)
+
     def save(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._pending_dirs:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(self._connect()) as conn, conn:
@@ -97,4 +145,9 @@ class StateDB:
                 "INSERT OR REPLACE INTO stat VALUES (?, ?, ?, ?, ?, ?)",
                 [(path, *row) for path, row in self._pending.items()],
             )
+            conn.executemany(
+                "INSERT OR REPLACE INTO dir VALUES (?, ?, ?, ?, ?)",
+                [(path, *row) for path, row in self._pending_dirs.items()],
+            )
         self._pending.clear()
+        self._pending_dirs.clear()

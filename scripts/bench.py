@@ -99,6 +99,32 @@ def rmtree(path: Path) -> None:
         shutil.rmtree(path, onerror=lambda f, p, e: onexc(f, p, e[1]))
 
 
+# Scratch trees with many files are not deleted until the run ends: ext4 skips inodes it
+# freed in the last minutes when it allocates new ones (fs/ext4/ialloc.c:recently_deleted),
+# so deleting one rep's 40,000 files made the next rep's file creation several times slower
+# for whichever tool ran next. The `rm -rf` that the checkout scenario itself times against
+# stays, as it is part of that scenario.
+TRASH: list[Path] = []
+MANY_FILES = 1000
+
+
+def discard_tree(path: Path, many_files: bool) -> None:
+    """rm -rf now, or (many files) move it aside and delete it when the run ends."""
+    if not path.exists():
+        return
+    if not many_files:
+        rmtree(path)
+        return
+    trash = path.parent / f".trash-{len(TRASH)}-{path.name}"
+    path.rename(trash)
+    TRASH.append(trash)
+
+
+def empty_trash() -> None:
+    while TRASH:
+        rmtree(TRASH.pop())
+
+
 def drop_caches(warn: list[bool]) -> None:
     os.sync()
     try:
@@ -244,6 +270,10 @@ class Workload:
     seed: int
     params: dict[str, int]
     describe: str
+
+    @property
+    def many_files(self) -> bool:
+        return self.params.get("count", 1) >= MANY_FILES
 
     def cache_dir(self, workdir: Path) -> Path:
         tag = "-".join(f"{k}{fmt_size(v)}" for k, v in sorted(self.params.items()))
@@ -490,6 +520,31 @@ def ensure_dvc_venv(workdir: Path, spec: str, runner_log: Path) -> str:
                 sys.exit(f"error: {shlex.join(argv)} failed; see {runner_log}")
     marker.write_text(spec + "\n")
     return str(dvc)
+
+
+def install_gitml_venv(workdir: Path, runner_log: Path) -> str:
+    """gitml as a user installs it (a built wheel, byte-compiled by pip, no editable-import
+    hook) into `.bench/gitml-venv`, like DVC in its own venv. Re-installed from this
+    checkout on every run; dependencies are installed once."""
+    venv = workdir / "gitml-venv"
+    python = str(venv / "bin" / "python")
+    steps = []
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        steps += [
+            [python, "-m", "pip", "install", "-q", "-U", "pip"],
+            [python, "-m", "pip", "install", "-q", str(REPO_ROOT)],
+        ]
+    steps.append(
+        [python, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(REPO_ROOT)]
+    )
+    log(f"installing gitml from {REPO_ROOT} into {venv} (log: {runner_log}) ...")
+    with open(runner_log, "ab") as fh:
+        for argv in steps:
+            r = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT)
+            if r.returncode:
+                sys.exit(f"error: {shlex.join(argv)} failed; see {runner_log}")
+    return str(venv / "bin" / "gitml")
 
 
 def find_gitml(explicit: str | None) -> str | None:
@@ -1074,7 +1129,7 @@ def check_remote_full(ctx: Ctx) -> None:
 
 
 def prepare_clone(ctx: Ctx) -> None:
-    rmtree(ctx.clone)
+    discard_tree(ctx.clone, ctx.workload.many_files)
     rmtree(ctx.run_dir / "clone-env")
     (ctx.run_dir / "clone-env").mkdir()
 
@@ -1082,7 +1137,7 @@ def prepare_clone(ctx: Ctx) -> None:
 def check_clone(ctx: Ctx) -> None:
     verify_restored(ctx.workload, ctx.workdir, ctx.clone)
     if not ctx.keep:
-        rmtree(ctx.clone)
+        discard_tree(ctx.clone, ctx.workload.many_files)
 
 
 register(
@@ -1282,7 +1337,7 @@ class RepoSession:
             if self.remote and self.ctx.remote_url and not self.args.keep:
                 self.remote.discard(self.ctx.remote_url)
             if not self.args.keep:
-                rmtree(self.ctx.run_dir)
+                discard_tree(self.ctx.run_dir, self.workload.many_files)
         self.ctx = None
 
 
@@ -1539,6 +1594,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="gitml executable (default: next to sys.executable, "
         "on PATH, or <repo>/.venv/bin/gitml)",
     )
+    p.add_argument(
+        "--install-gitml",
+        action="store_true",
+        help="benchmark a regular (non-editable) install of this checkout in .bench/gitml-venv",
+    )
     p.add_argument("--skip-gitml", action="store_true", help="benchmark DVC only")
     p.add_argument("--dvc", action="store_true", help="also benchmark DVC (own venv)")
     p.add_argument("--dvc-spec", default="dvc[s3]", help="pip requirement for the DVC venv")
@@ -1581,7 +1641,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tools: list[Tool] = []
     if not args.skip_gitml:
-        exe = find_gitml(args.gitml)
+        if args.install_gitml:
+            exe: str | None = install_gitml_venv(workdir, log_dir / "gitml-install.log")
+        else:
+            exe = find_gitml(args.gitml)
         if exe is None:
             sys.exit(
                 "error: gitml executable not found (use --gitml PATH, install it with "
@@ -1650,6 +1713,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if moto:
             moto.stop()
+        empty_trash()
 
     names = [t.name for t in tools]
     out = [

@@ -16,7 +16,14 @@ from gitml import fsutil
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Manifest
-from gitml.outputs import Observed, observe, place_dir, place_file, shares_inode_with_cache
+from gitml.outputs import (
+    Observed,
+    known_dir_pointer,
+    observe,
+    place_dir,
+    place_file,
+    shares_inode_with_cache,
+)
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -127,6 +134,10 @@ def checkout(
         try:
             for relpath in dict.fromkeys(relpaths):
                 pointer = stage_outs.get(relpath) or ws.read_pointer(relpath)
+                path = ws.abspath(relpath)
+                if pointer.kind == "dir" and known_dir_pointer(relpath, path, ws.state) == pointer:
+                    result.unchanged.append(relpath)
+                    continue
                 observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
                 if observed.kind == pointer.kind and observed.pointer() == pointer:
                     result.unchanged.append(relpath)

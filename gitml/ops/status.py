@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitml.errors import GitmlError
-from gitml.outputs import Observed, observe, shares_inode_with_cache
+from gitml.outputs import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -55,13 +55,18 @@ def _missing_objects(ws: Workspace, pointer: Pointer) -> bool:
     if not ws.cache.exists(pointer.oid):
         return True
     if pointer.kind == "dir":
-        return bool(ws.cache.missing(ws.cache.manifest_object_ids(pointer.oid)))
+        return not ws.cache.has_manifest_objects(pointer.oid)
     return False
 
 
 def output_status(ws: Workspace, relpath: str) -> OutputStatus | None:
     try:
         pointer = ws.read_pointer(relpath)
+        if (
+            pointer.kind == "dir"
+            and known_dir_pointer(relpath, ws.abspath(relpath), ws.state) == pointer
+        ):
+            return OutputStatus(relpath, "not in cache") if _missing_objects(ws, pointer) else None
         observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
         if observed.kind == "missing":
             return OutputStatus(relpath, "deleted")
