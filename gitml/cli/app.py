@@ -281,10 +281,12 @@ def _command_for(args: list[str]) -> Any:
     module_name = next((m for m, names in LAZY_COMMANDS.items() if word in names), None)
     if module_name is not None:
         _register(module_name)
-    elif word is None and "--version" in args:
-        return typer.main.get_command(app)  # the eager --version callback exits first
-    elif word is None or word not in command_names(app) or "--help" in args or "-h" in args:
+    elif "--help" in args or "-h" in args or (word is not None and word not in command_names(app)):
         return typer.main.get_command(register_all())
+    elif word is None:
+        if "--version" not in args:
+            return typer.main.get_command(register_all())
+        word = ""  # the eager --version callback exits before any command is looked up
     view = copy.copy(app)
     view.registered_commands = [
         c
