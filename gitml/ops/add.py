@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import PathError
+from gitml.hashing import Oid
 from gitml.outputs import (
     Observed,
     ObservedFile,
@@ -123,10 +124,14 @@ def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None
     if store_types[0] not in ("reflink", "copy"):
         return None  # hardlink first: the cache shares the workspace file's inode
     cache = ws.cache
+    stored: set[Oid] = set()
 
     def store(f: ObservedFile, data: bytes) -> None:
-        if f.oid is not None and len(data) <= _STORE_FROM_BUFFER_MAX:
-            cache.add_hashed_bytes(data, f.oid)
+        # No stat per object first: an object already cached is written to a temp file and
+        # dropped at the rename check, which is rarer than new ones when adding data.
+        if f.oid is not None and len(data) <= _STORE_FROM_BUFFER_MAX and f.oid not in stored:
+            cache.add_hashed_bytes(data, f.oid, checked=True)
+            stored.add(f.oid)
 
     return store
 
