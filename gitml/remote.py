@@ -81,6 +81,8 @@ CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/d
 RANGE_GAP = 256 * 1024
 RANGE_MAX = 16 * 1024 * 1024
 PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
+HASH_BATCH = 8 * 1024 * 1024  # chunks handed to the hashing thread at a time
+HASH_BATCHES = 3
 # Asking about few objects: list only their shards instead of the whole store.
 PER_SHARD_MAX = 8
 
@@ -932,7 +934,13 @@ class RemoteStore:
 
     def _upload_chunked(self, oid: Oid, source: str | Path, size: int) -> None:
         """Cut the file with FastCDC, pack the chunks the remote lacks, then write the
-        chunk list (only if the whole file hashed to `oid`)."""
+        chunk list (only if the whole file hashed to `oid`).
+
+        Three stages overlap: this thread cuts, one worker hashes (chunk ids and the whole
+        file, in order; BLAKE3 releases the GIL), the pool uploads packs. At most
+        HASH_BATCHES batches and PACK_SLOTS packs are in memory at a time.
+        """
+        from collections import deque
         from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
         from pyfastcdc import FastCDC
@@ -944,39 +952,72 @@ class RemoteStore:
         pending: set[Oid] = set()
         parts: list[bytes] = []
         entries: list[tuple[Oid, int]] = []
+        packed_bytes = 0
         inflight: set[Future[None]] = set()
+        hashing: deque[tuple[Future[list[Oid]], list[bytes]]] = deque()
+
+        def hash_batch(batch: list[bytes]) -> list[Oid]:
+            ids = []
+            for data in batch:
+                hasher.update(data)
+                ids.append(hash_bytes(data))
+            return ids
 
         def flush() -> None:
-            nonlocal parts, entries
+            nonlocal parts, entries, packed_bytes
             if len(inflight) >= PACK_SLOTS:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for future in done:
                     inflight.discard(future)
                     future.result()
-            inflight.add(pool.submit(self._put_pack, b"".join(parts), entries))
-            parts, entries = [], []
+            inflight.add(uploads.submit(self._put_pack, b"".join(parts), entries))
+            parts, entries, packed_bytes = [], [], 0
 
-        with ThreadPoolExecutor(PACK_SLOTS) as pool:
+        def collect() -> None:
+            nonlocal packed_bytes
+            future, batch = hashing.popleft()
+            for chunk, data in zip(future.result(), batch, strict=True):
+                chunks.append((chunk, len(data)))
+                if chunk in self._where or chunk in pending:
+                    continue
+                pending.add(chunk)
+                parts.append(data)
+                entries.append((chunk, len(data)))
+                packed_bytes += len(data)
+                if packed_bytes >= PACK_SIZE:
+                    flush()
+
+        # cut_stream reads through a bounded buffer; cut_file maps the whole file, whose
+        # pages then count in the process's RSS (1.3 GiB for a 1 GiB push).
+        with (
+            ThreadPoolExecutor(PACK_SLOTS) as uploads,
+            ThreadPoolExecutor(1) as hash_worker,
+            open(source, "rb", buffering=0) as stream,
+        ):
             try:
-                for piece in cdc.cut_file(str(source)):
-                    data = piece.data
-                    hasher.update(data)
-                    chunk = _hash_view(data)
-                    chunks.append((chunk, piece.length))
-                    if chunk in self._where or chunk in pending:
-                        continue
-                    pending.add(chunk)
-                    parts.append(bytes(data))
-                    entries.append((chunk, piece.length))
-                    if sum(n for _, n in entries) >= PACK_SIZE:
-                        flush()
+                batch: list[bytes] = []
+                batch_bytes = 0
+                for piece in cdc.cut_stream(stream):
+                    batch.append(bytes(piece.data))  # piece.data is reused by the next cut
+                    batch_bytes += piece.length
+                    if batch_bytes >= HASH_BATCH:
+                        hashing.append((hash_worker.submit(hash_batch, batch), batch))
+                        batch, batch_bytes = [], 0
+                        if len(hashing) >= HASH_BATCHES:
+                            collect()
+                if batch:
+                    hashing.append((hash_worker.submit(hash_batch, batch), batch))
+                while hashing:
+                    collect()
                 if entries:
                     flush()
                 for future in inflight:
                     future.result()
             except BaseException:
-                for future in inflight:
-                    future.cancel()
+                for upload in inflight:
+                    upload.cancel()
+                for hashed, _ in hashing:
+                    hashed.cancel()
                 raise
         if Oid(hasher.hexdigest()) != oid:
             raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")

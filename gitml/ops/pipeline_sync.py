@@ -136,12 +136,11 @@ def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
         for oid in sorted(needed - on_remote)
     ]
 
-    def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.upload(item.oid, ws.cache.path(item.oid), item.size, on_bytes)
+    from gitml.ops.sync import upload_all
 
-    outcome = transfer.run(
-        items, upload, jobs=store.jobs, progress=ws.progress, description="Push run-cache"
-    )
+    # Small objects go in packs. Large ones are not chunked: entries name manifests too,
+    # and manifests are read back whole (RemoteStore.read_object).
+    outcome = upload_all(ws, store, items, "Push run-cache", chunk=False)
     result.objects = outcome.done
     result.failed = [(str(i.oid), reason) for i, reason in outcome.failed]
     on_remote |= {i.oid for i in outcome.done}

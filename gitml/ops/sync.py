@@ -128,7 +128,7 @@ def open_store(ws: Workspace, name: str | None, jobs: int | None) -> RemoteStore
     return store
 
 
-def _upload_all(
+def upload_all(
     ws: Workspace, store: RemoteStore, items: list[Item], description: str, *, chunk: bool
 ) -> transfer.Outcome:
     """Small objects in packs (in the given order, so one output's files share packs),
@@ -403,14 +403,14 @@ def push(
     result.already = len(present)
 
     todo = [i for oid, i in files.items() if oid not in present]
-    outcome = _upload_all(ws, store, todo, f"Push to {store.name}", chunk=True)
+    outcome = upload_all(ws, store, todo, f"Push to {store.name}", chunk=True)
     on_remote = present | {i.oid for i in outcome.done}
     ready = [
         item
         for oid, item in plan.manifests.items()
         if oid not in present and plan.manifest_entries[oid] <= on_remote
     ]
-    manifests = _upload_all(ws, store, ready, "Push manifests", chunk=False)
+    manifests = upload_all(ws, store, ready, "Push manifests", chunk=False)
     result.transferred = outcome.done + manifests.done
     result.failed = [(i.label, reason) for i, reason in outcome.failed + manifests.failed]
     on_remote |= {i.oid for i in manifests.done}

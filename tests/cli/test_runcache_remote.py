@@ -45,6 +45,38 @@ class RemoteView:
                 found.append((parts[1] + parts[2], parts[3]))
         return sorted(found)
 
+    def locate(self, hexdigest: str) -> tuple[str, int, int | None]:
+        """(key, offset, length) of an object: loose, or inside a pack (format 2)."""
+        from gitml.hashing import Oid
+        from gitml.packfile import parse_index
+
+        keys = self.keys()
+        loose = f"objects/blake3/{hexdigest[:2]}/{hexdigest[2:]}"
+        if loose in keys:
+            return loose, 0, None
+        for key in keys:
+            if key.startswith("packs/") and key.endswith(".idx"):
+                pack_id = key.removeprefix("packs/").removesuffix(".idx")
+                where = parse_index(self.read(key), pack_id, key).entries.get(Oid(hexdigest))
+                if where is not None:
+                    return f"packs/{pack_id}.pack", where[0], where[1]
+        raise KeyError(hexdigest)
+
+    def read_object(self, hexdigest: str) -> bytes:
+        key, offset, length = self.locate(hexdigest)
+        data = self.read(key)
+        return data if length is None else data[offset : offset + length]
+
+    def overwrite_object(self, hexdigest: str, data: bytes) -> None:
+        """Replace an object's bytes where they are stored (same length inside a pack)."""
+        key, offset, length = self.locate(hexdigest)
+        if length is None:
+            self.put(key, data)
+            return
+        assert len(data) == length
+        whole = self.read(key)
+        self.put(key, whole[:offset] + data + whole[offset + length :])
+
     def objects(self) -> set[str]:
         """Loose and packed objects (remote format 2)."""
         from gitml.packfile import parse_index
@@ -286,7 +318,7 @@ def test_push_no_run_cache_sends_no_markers(tmp_path: Path, remote: Remote) -> N
     assert len(markers) == 2
     # Every marker's entry is on the remote, and names the outs the lock file records.
     for key, entry_hex in markers:
-        data = remote.view.read(f"objects/blake3/{entry_hex[:2]}/{entry_hex[2:]}")
+        data = remote.view.read_object(entry_hex)
         header, body = data.split(b"\n", 1)
         assert header == b"gitml-run 1"
         entry = json.loads(body)
@@ -352,13 +384,13 @@ def _two_runs(tmp_path: Path, remote: Remote) -> tuple[Project, str, str]:
 
 
 def _entry_bytes(view: RemoteView, entry_hex: str) -> bytes:
-    return view.read(f"objects/blake3/{entry_hex[:2]}/{entry_hex[2:]}")
+    return view.read_object(entry_hex)
 
 
 def test_corrupt_run_entry_on_remote_is_refused(tmp_path: Path, remote: Remote) -> None:
     dev, key, entry_hex = _two_runs(tmp_path, remote)
     good = _entry_bytes(remote.view, entry_hex)
-    remote.view.put(f"objects/blake3/{entry_hex[:2]}/{entry_hex[2:]}", good.replace(b"0.1", b"0.9"))
+    remote.view.overwrite_object(entry_hex, good.replace(b"0.1", b"0.9"))
 
     job = dev.clone("job")
     write(job / "params.yaml", "lr: 0.1\n")  # only the (corrupt) run-cache entry matches
