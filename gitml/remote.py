@@ -81,6 +81,7 @@ CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/d
 RANGE_GAP = 256 * 1024
 RANGE_MAX = 16 * 1024 * 1024
 PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
+CHUNK_UPLOADS = int(os.environ.get("GITML_REMOTE_CHUNK_UPLOADS", 2))  # packs of one file in flight
 HASH_BATCH = 8 * 1024 * 1024  # chunks handed to the hashing thread at a time
 HASH_BATCHES = 3
 # Asking about few objects: list only their shards instead of the whole store.
@@ -938,7 +939,7 @@ class RemoteStore:
 
         Three stages overlap: this thread cuts, one worker hashes (chunk ids and the whole
         file, in order; BLAKE3 releases the GIL), the pool uploads packs. At most
-        HASH_BATCHES batches and PACK_SLOTS packs are in memory at a time.
+        HASH_BATCHES batches and CHUNK_UPLOADS packs are in memory at a time.
         """
         from collections import deque
         from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -947,7 +948,9 @@ class RemoteStore:
 
         self._load_packs()
         cdc = FastCDC(CHUNK_AVG, min_size=CHUNK_AVG // 4, max_size=CHUNK_AVG * 4)
-        hasher = new_hasher(size)
+        hasher = new_hasher(
+            0
+        )  # one thread: the hashing thread is the parallelism here (0.69 vs 0.86 s/GiB)
         chunks: list[tuple[Oid, int]] = []
         pending: set[Oid] = set()
         parts: list[bytes] = []
@@ -965,7 +968,7 @@ class RemoteStore:
 
         def flush() -> None:
             nonlocal parts, entries, packed_bytes
-            if len(inflight) >= PACK_SLOTS:
+            if len(inflight) >= CHUNK_UPLOADS:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for future in done:
                     inflight.discard(future)
@@ -990,7 +993,7 @@ class RemoteStore:
         # cut_stream reads through a bounded buffer; cut_file maps the whole file, whose
         # pages then count in the process's RSS (1.3 GiB for a 1 GiB push).
         with (
-            ThreadPoolExecutor(PACK_SLOTS) as uploads,
+            ThreadPoolExecutor(CHUNK_UPLOADS) as uploads,
             ThreadPoolExecutor(1) as hash_worker,
             open(source, "rb", buffering=0) as stream,
         ):
