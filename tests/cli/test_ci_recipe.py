@@ -11,26 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import git, make_repo, run_gitml, write
 from tests.s3_endpoint import S3Endpoint
-
-
-def _has_repro_pull() -> bool:
-    try:
-        done = run_gitml("repro", "--help", cwd=Path.cwd(), check=False)
-    except AssertionError:  # gitml not installed
-        return False
-    return done.returncode == 0 and "--pull" in done.stdout
-
-
-pytestmark = pytest.mark.skipif(
-    not _has_repro_pull(),
-    reason="needs `gitml repro --pull` (fetch stage outputs and run-cache entries from the "
-    "remote before repro; push of the run-cache); `gitml repro --help` has no --pull in this "
-    "build",
-)
 
 # What a CI system hands the job from its secret store; nothing else reaches gitml.
 CI_SECRETS = {
