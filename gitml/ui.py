@@ -41,32 +41,26 @@ class _RichTask:
 class RichProgress:
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._columns_bytes = (
+        from gitml.ui_columns import CountOrSize, SpeedIfBytes
+
+        self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
+            CountOrSize(),
+            SpeedIfBytes(),
             TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
-        self._columns_count = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        self.bar = Progress(*self._columns_bytes, console=Console(stderr=True), transient=True)
         self._active = 0
 
     def start(self, description: str, total: int | None, unit: str) -> Any:
         if self._active == 0:
             self.bar.start()
         self._active += 1
-        return self.bar.add_task(description, total=total)
+        return self.bar.add_task(description, total=total, unit=unit)
 
     def finish(self, task_id: Any) -> None:
         self.bar.remove_task(task_id)
