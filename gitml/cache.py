@@ -94,11 +94,8 @@ class Cache:
 
     def _commit_temp(self, tmp: str | Path, oid: Oid) -> None:
         """Rename a fully written, read-only, verified temp file into place (never overwrite)."""
-        target = self.path(oid)
-        if os.path.exists(target):
-            os.unlink(tmp)
-            return
-        os.replace(tmp, target)
+        if not fsutil.rename_noreplace(str(tmp), self.path(oid)):
+            os.unlink(tmp)  # already cached: the object there has these very bytes
 
     def add_verified_temp(self, tmp: Path, oid: Oid) -> None:
         """Move a temp file from `new_temp()` whose bytes the caller hashed to `oid` into place."""

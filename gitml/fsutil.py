@@ -10,7 +10,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitml.errors import GitmlError
@@ -62,6 +62,60 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+_renameat2: object = None  # the libc function once looked up; False where unavailable
+
+
+def rename_noreplace(src: str, dst: str) -> bool:
+    """Rename src to dst unless dst exists (then False, src untouched), atomically: one
+    renameat2(RENAME_NOREPLACE) where the kernel and filesystem have it, else a stat then a
+    rename (where two writers of the same content-addressed object can only race to write
+    identical bytes)."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = _load_renameat2()
+    if _renameat2 is not False:
+        call: Callable[..., int] = _renameat2  # type: ignore[assignment]
+        if call(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return True
+        err = _ctypes_errno()
+        if err == errno.EEXIST:
+            return False
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), dst)
+        _renameat2 = False
+    if os.path.exists(dst):
+        return False
+    os.replace(src, dst)
+    return True
+
+
+def _load_renameat2() -> object:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _ctypes_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def reflink(src: str | Path, dst: str | Path, mode: int = 0o644) -> None:
