@@ -20,6 +20,7 @@ from gitml import fsutil
 from gitml.errors import FormatError, IntegrityError, ObjectNotFoundError
 from gitml.hashing import ALGORITHM, Oid, hash_file
 from gitml.manifest import Manifest, parse_manifest
+from gitml.state import stat_key
 
 _MANIFEST_IDS = re.compile(rb"^blake3:([0-9a-f]{64}) ", re.MULTILINE)
 _COPY_CHUNK = 1024 * 1024
@@ -147,7 +148,12 @@ class Cache:
             raise
 
     def add_file(
-        self, source: str | Path, expected: Oid, linker: fsutil.Linker, size: int | None = None
+        self,
+        source: str | Path,
+        expected: Oid,
+        linker: fsutil.Linker,
+        size: int | None = None,
+        hashed_stat: os.stat_result | None = None,
     ) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
 
@@ -161,7 +167,7 @@ class Cache:
         for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                oid = self._store_as(source, tmp, link_type, size)
+                oid = self._store_as(source, tmp, link_type, size, (expected, hashed_stat))
             except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -180,15 +186,29 @@ class Cache:
         raise OSError(f"no link type of {linker.link_types} could store {source}")
 
     def _store_as(
-        self, source: str | Path, tmp: Path, link_type: str, size: int | None
+        self,
+        source: str | Path,
+        tmp: Path,
+        link_type: str,
+        size: int | None,
+        hashed: tuple[Oid, os.stat_result | None],
     ) -> Oid | None:
-        """Write `source` to a new read-only `tmp` with one link type; the id written."""
+        """Write `source` to a new read-only `tmp` with one link type; the id written.
+
+        `hashed`: the id the caller computed and, if that hash was settled (outside the
+        racy window), the file's stat then. A hardlink shares the inode, so a file whose
+        stat has not changed since is not read a second time.
+        """
         if link_type == "reflink":
             fsutil.reflink(source, tmp, 0o444)
             return hash_file(tmp)
         if link_type == "hardlink":
             before = os.stat(source)
-            oid = hash_file(source, before.st_size)
+            expected, hashed_stat = hashed
+            if hashed_stat is not None and stat_key(hashed_stat) == stat_key(before):
+                oid = expected
+            else:
+                oid = hash_file(source, before.st_size)
             os.link(source, tmp)
             fsutil.make_readonly(tmp)
             after = os.stat(tmp)

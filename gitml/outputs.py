@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as stat_mod
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class ObservedFile:
     oid: Oid | None = None
     executable: bool = False
     linked_oid: Oid | None = None  # a symlink into the cache names its object
+    # oid was hashed from bytes that had stat `st`, outside the racy window: while the stat
+    # stays the same, so do the bytes
+    settled: bool = False
 
 
 @dataclass
@@ -167,9 +171,14 @@ def hash_files(
             f.oid = state.get(f.relpath, f.st)
             if f.oid is None:
                 todo.append(f)
+            else:
+                f.settled = True
     if not todo:
         return
     total = sum(f.st.st_size for f in todo)
+    # Judged against the time hashing started: a file last modified a racy window before
+    # that can only change again with a different mtime (timestamps are clock ticks).
+    started = time.time_ns()
     with progress.task("Hashing", total, unit="bytes") as task:
         for f in todo:
             size = f.st.st_size
@@ -185,7 +194,7 @@ def hash_files(
             task.advance(size)
     for f in todo:
         assert f.oid is not None
-        state.put(f.relpath, f.st, f.oid)
+        f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)
 
 
 def _read_small(path: str, size: int) -> bytes:

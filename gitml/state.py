@@ -93,7 +93,9 @@ class StateDB:
             return None
         return Oid(oid)
 
-    def put(self, relpath: str, st: os.stat_result, oid: Oid, now_ns: int | None = None) -> None:
+    def put(self, relpath: str, st: os.stat_result, oid: Oid, now_ns: int | None = None) -> bool:
+        """Record a file hashed just now; True if the entry can be trusted later (the file
+        was not modified within the racy window before now)."""
         now = time.time_ns() if now_ns is None else now_ns
         trusted = 0 if _is_racy(st.st_mtime_ns, now) else 1
         row = (st.st_ino, st.st_mtime_ns, st.st_size, oid.hexdigest, trusted)
@@ -101,6 +103,7 @@ class StateDB:
         if entries.get(relpath) != row:
             entries[relpath] = row
             self._pending[relpath] = row
+        return bool(trusted)
 
     def get_dir(self, relpath: str, fingerprint: str) -> tuple[Oid, int, int] | None:
         """(manifest id, size, nfiles) recorded for this exact directory fingerprint."""

@@ -83,7 +83,7 @@ def store_observed(ws: Workspace, observed: Observed) -> None:
     with ws.progress.task("Caching", total, unit="bytes") as task:
         for f in missing:
             assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size)
+            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
             task.advance(f.st.st_size)
     if observed.manifest is not None:
         ws.cache.add_bytes(observed.manifest.render())
