@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import blake3
+
 from gitml import fsutil
 from gitml.cache import Cache
 from gitml.errors import PathError
@@ -107,8 +109,15 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
                 child_rel = f"{rel}/{entry.name}"
                 validate_name(entry.name, child_rel, first=rel == root_relpath)
                 st = entry.stat(follow_symlinks=False)
-                if stat_mod.S_ISDIR(st.st_mode):
+                mode = st.st_mode
+                if stat_mod.S_ISDIR(mode):
                     stack.append((child_rel, entry.path))
+                elif stat_mod.S_ISREG(mode):  # the common case, without a call per file
+                    found.append(
+                        ObservedFile(
+                            child_rel, entry.path, st, executable=bool(mode & stat_mod.S_IXUSR)
+                        )
+                    )
                 else:
                     found.append(_observe_one(child_rel, entry.path, st, cache))
     return found
@@ -180,18 +189,19 @@ def hash_files(
     # that can only change again with a different mtime (timestamps are clock ticks).
     started = time.time_ns()
     with progress.task("Hashing", total, unit="bytes") as task:
+        advance, read_small, small_limit = task.advance, _read_small, _SMALL  # hot loop
         for f in todo:
             size = f.st.st_size
-            if size < _SMALL:
-                data = _read_small(f.path, size)
+            if size < small_limit:
+                data = read_small(f.path, size)
                 if len(data) != size:
                     raise PathError(f"{f.relpath}: changed while it was being read; try again")
-                f.oid = hash_bytes(data)
+                f.oid = Oid(blake3.blake3(data).hexdigest())
                 if on_small is not None:
                     on_small(f, data)
             else:  # BLAKE3 spreads each large file over all cores itself
                 f.oid = hash_file(f.path, size)
-            task.advance(size)
+            advance(size)
     for f in todo:
         assert f.oid is not None
         f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)

@@ -86,7 +86,7 @@ def store_observed(ws: Workspace, observed: Observed) -> None:
             ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
             task.advance(f.st.st_size)
     if observed.manifest is not None:
-        ws.cache.add_bytes(observed.manifest.render())
+        ws.cache.add_hashed_bytes(observed.manifest.render(), observed.manifest.oid())
     if link_types[0] == "symlink":
         for f in observed.files:
             if f.linked_oid is None and f.oid is not None:
