@@ -242,7 +242,9 @@ def observe(
             for f in files
         ]
         manifest = Manifest.build(entries, from_filesystem=True)
-        if all(f.linked_oid is None for f in files):  # a symlink's f.st is its target's
+        # Only when every file's hash is settled (outside the racy window before it was
+        # read), and no symlinks (a symlink's f.st is its target's).
+        if all(f.settled and f.linked_oid is None for f in files):
             state.put_dir(
                 relpath,
                 fingerprint((f.relpath, f.st) for f in files),
