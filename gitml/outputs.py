@@ -17,14 +17,13 @@ import blake3
 from gitml import fsutil
 from gitml.cache import Cache
 from gitml.errors import PathError
-from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file
+from gitml.hashing import ALGORITHM, Oid, hash_file
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_name
 from gitml.pointer import Pointer
 from gitml.progress import Progress
 from gitml.state import StateDB
-
-TEMP_PREFIX = ".gitml-tmp-"
+from gitml.statscan import TEMP_PREFIX, fingerprint, scan_stats
 
 
 def sibling_temp(target: str | Path) -> str:
@@ -121,35 +120,6 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
                 else:
                     found.append(_observe_one(child_rel, entry.path, st, cache))
     return found
-
-
-def scan_stats(root_relpath: str, root_path: str) -> list[tuple[str, os.stat_result]]:
-    """(relpath, lstat) of every non-directory under a directory, nothing else: what a
-    directory fingerprint needs, without scan_dir's per-entry checks."""
-    found: list[tuple[str, os.stat_result]] = []
-    stack = [(root_relpath, root_path)]
-    is_dir = stat_mod.S_ISDIR
-    while stack:
-        rel, directory = stack.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith(TEMP_PREFIX):
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if is_dir(st.st_mode):
-                    stack.append((f"{rel}/{name}", entry.path))
-                else:
-                    found.append((f"{rel}/{name}", st))
-    return found
-
-
-def fingerprint(entries: Iterable[tuple[str, os.stat_result]]) -> str:
-    """A digest of the paths and stat data of a directory's files (any order)."""
-    lines = sorted(
-        f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode}\n" for rel, st in entries
-    )
-    return hash_bytes("".join(lines).encode("utf-8", "surrogateescape")).hexdigest
 
 
 def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | None:

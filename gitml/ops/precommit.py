@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from gitml import git
 from gitml.fsutil import atomic_write_bytes
 from gitml.pointer import pointer_path_for
+from gitml.statscan import fingerprint, scan_stats
 from gitml.workspace import Workspace
 
 SNAPSHOT = "clean-outputs.json"
 _RACY_NS = 2_000_000_000  # git's coarse window: safe on every filesystem
-_TEMP_PREFIX = ".gitml-tmp-"  # gitml.outputs.TEMP_PREFIX (not imported: a clean check skips it)
 _FLAGGED = ("modified", "error")  # "deleted"/"not in cache": nothing new to record
 
 
@@ -54,42 +54,14 @@ class PreCommitReport:
 
 
 def _fingerprint(path: str) -> tuple[str, int] | None:
-    """(digest of every file's stat, newest mtime_ns), or None when the output is absent.
-
-    Records are NUL-separated: `DIR/` for each directory, then `NAME` and
-    `ino,mtime_ns,size,mode` for each file in it (a name holds no NUL or `/`, so the
-    encoding is unambiguous). A listing order that changes only costs the full check.
-    """
+    """(digest of every file's path and stat, newest mtime_ns), or None when the output
+    is absent: the same walk and digest as status's directory fingerprint."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
-    if not stat_mod.S_ISDIR(st.st_mode):
-        record = f"{st.st_ino},{st.st_mtime_ns},{st.st_size},{st.st_mode}"
-        return hashlib.blake2b(record.encode(), digest_size=20).hexdigest(), st.st_mtime_ns
-    parts: list[str] = []
-    add = parts.append
-    is_dir = stat_mod.S_ISDIR
-    newest = 0
-    stack = [("", path)]
-    while stack:
-        rel, directory = stack.pop()
-        add(rel + "/")
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith(_TEMP_PREFIX):
-                    continue
-                s = entry.stat(follow_symlinks=False)
-                if is_dir(s.st_mode):
-                    stack.append((f"{rel}/{name}", entry.path))
-                    continue
-                add(name)
-                add(f"{s.st_ino},{s.st_mtime_ns},{s.st_size},{s.st_mode}")
-                if s.st_mtime_ns > newest:
-                    newest = s.st_mtime_ns
-    data = "\0".join(parts).encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(data, digest_size=20).hexdigest(), newest
+    entries = scan_stats("", path) if stat_mod.S_ISDIR(st.st_mode) else [("", st)]
+    return fingerprint(entries), max((s.st_mtime_ns for _, s in entries), default=0)
 
 
 def _load(path: str) -> dict[str, list[str]]:

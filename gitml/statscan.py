@@ -1,0 +1,46 @@
+"""Stat-only views of a tracked output: every file's (path, lstat) and a digest of them.
+
+Shared by `status`/`checkout` (a directory's fingerprint in the state db) and the
+pre-commit hook (its clean-outputs snapshot). Imports nothing heavy: the hook runs on
+every `git commit`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections.abc import Iterable
+
+import blake3
+
+# Names gitml gives its own temp files beside workspace files; scans skip them.
+TEMP_PREFIX = ".gitml-tmp-"
+
+
+def scan_stats(root_relpath: str, root_path: str) -> list[tuple[str, os.stat_result]]:
+    """(relpath, lstat) of every non-directory under a directory, nothing else: what a
+    fingerprint needs, without the per-entry checks of a full scan."""
+    found: list[tuple[str, os.stat_result]] = []
+    stack = [(root_relpath, root_path)]
+    is_dir = stat_mod.S_ISDIR
+    while stack:
+        rel, directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if is_dir(st.st_mode):
+                    stack.append((f"{rel}/{name}", entry.path))
+                else:
+                    found.append((f"{rel}/{name}", st))
+    return found
+
+
+def fingerprint(entries: Iterable[tuple[str, os.stat_result]]) -> str:
+    """A digest of the paths and stat data of files (in any order)."""
+    lines = sorted(
+        f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode}\n" for rel, st in entries
+    )
+    return blake3.blake3("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
