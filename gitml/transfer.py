@@ -7,7 +7,7 @@ anything else (unreachable, credentials, permission, disk full) stops the queue 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from gitml.errors import IntegrityError, ObjectNotFoundError
@@ -43,36 +43,17 @@ def run(
     progress: Progress,
     description: str,
 ) -> Outcome:
-    """Call `work(item, on_bytes)` for every item on `jobs` threads."""
-    outcome = Outcome()
-    if not items:
-        return outcome
-    total = sum(i.size for i in items)
-    with progress.task(f"{description} ({len(items)} files)", total, unit="bytes") as task:
+    """Call `work(item, on_bytes)` for every item on `jobs` threads: `run_batches` with
+    batches of one."""
 
-        def one(item: Item) -> None:
-            work(item, task.advance)
+    def one(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[tuple[Item, str]]:
+        (item,) = batch
+        work(item, on_bytes)
+        return []
 
-        pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="gitml-transfer")
-        try:
-            futures: dict[Future[None], Item] = {pool.submit(one, item): item for item in items}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    item = futures[future]
-                    exc = future.exception()
-                    if exc is None:
-                        outcome.done.append(item)
-                    elif isinstance(exc, PER_OBJECT_ERRORS):
-                        outcome.failed.append((item, str(exc)))
-                    else:
-                        for other in pending:
-                            other.cancel()
-                        raise exc
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return outcome
+    return run_batches(
+        [[item] for item in items], one, jobs=jobs, progress=progress, description=description
+    )
 
 
 def run_batches(
