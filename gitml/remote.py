@@ -367,13 +367,18 @@ class RemoteStore:
 
     def _list(self, prefix: str, ls: bool = False) -> Iterator[Oid]:
         with self._errors("listing objects"):
-            try:
-                paths = self.fs.ls(prefix, detail=False) if ls else self.fs.find(prefix)
-            except FileNotFoundError as exc:
-                if _is_missing_bucket(exc):
-                    raise
-                paths = []
+            paths = self._listing(prefix, recursive=not ls)
         return _oids_from_paths(paths)
+
+    def _listing(self, path: str, *, recursive: bool = False) -> list[str]:
+        """The paths in a remote folder (all below it with `recursive`); none while the
+        folder does not exist yet. A missing bucket stays an error."""
+        try:
+            return list(self.fs.find(path) if recursive else self.fs.ls(path, detail=False))
+        except FileNotFoundError as exc:
+            if _is_missing_bucket(exc):
+                raise
+            return []
 
     def _present_one_by_one(self, oids: Collection[Oid]) -> set[Oid]:
         from concurrent.futures import ThreadPoolExecutor
@@ -396,15 +401,10 @@ class RemoteStore:
         self.check_format()
         base = f"{self.root}/{RUNS}"
         with self._errors("listing the run-cache"):
-            try:
-                if key is None:
-                    paths = self.fs.find(base)
-                else:
-                    paths = self.fs.ls(f"{base}/{key[:2]}/{key[2:]}", detail=False)
-            except FileNotFoundError as exc:
-                if _is_missing_bucket(exc):
-                    raise
-                paths = []
+            if key is None:
+                paths = self._listing(base, recursive=True)
+            else:
+                paths = self._listing(f"{base}/{key[:2]}/{key[2:]}")
         return set(_markers_from_paths(paths))
 
     def add_run_marker(self, relpath: str) -> None:
@@ -669,11 +669,7 @@ class RemoteStore:
                 return
             with self._errors("listing packs"):
                 try:
-                    names = self.fs.ls(f"{self.root}/{PACKS}", detail=False)
-                except FileNotFoundError as exc:
-                    if _is_missing_bucket(exc):
-                        raise
-                    names = []
+                    names = self._listing(f"{self.root}/{PACKS}")
                 except Exception:
                     if self.can_list:
                         raise
