@@ -259,19 +259,8 @@ def _remote(store: RemoteStore, plan: GcPlan, source: ObjectSource) -> None:
 
 def _remote_run_cache(store: RemoteStore, source: ObjectSource, keep: set[Oid]) -> set[Oid]:
     """Objects that the remote's run-cache markers need (all markers are kept)."""
-    base = f"{store.root}/{pipeline_refs.RUNS_DIR}"
-    with store.errors("listing the run-cache"):
-        try:
-            markers = [str(p) for p in store.fs.find(base)]
-        except FileNotFoundError:
-            markers = []
     needed: set[Oid] = set()
-    for marker in markers:
-        name = marker.rstrip("/").rsplit("/", 1)[-1]
-        try:
-            entry_oid = Oid.from_hex(name)
-        except FormatError:
-            continue
+    for entry_oid in sorted({entry for _key, entry in store.run_markers()}):
         needed.add(entry_oid)
         data = (
             source.cache.read_bytes(entry_oid)
