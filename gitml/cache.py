@@ -7,7 +7,6 @@ into place, so an interrupted write never leaves a partial object under a real i
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import os
 import re
@@ -51,38 +50,22 @@ class Cache:
 
     def missing(self, oids: list[Oid]) -> list[Oid]:
         """Those of `oids` not in the cache; lists shard directories when asked about many."""
-        if len(oids) < 512:
-            return [oid for oid in oids if not self.exists(oid)]
-        present: set[str] = set()
-        base = os.path.join(self.root, ALGORITHM)
-        for shard in {oid.hexdigest[:2] for oid in oids}:
-            try:
-                present.update(shard + name for name in os.listdir(os.path.join(base, shard)))
-            except FileNotFoundError:
-                continue
-        return [oid for oid in oids if oid.hexdigest not in present]
+        absent = set(self._absent([oid.hexdigest for oid in oids]))
+        return [oid for oid in oids if oid.hexdigest in absent]
 
     def has_manifest_objects(self, oid: Oid) -> bool:
-        """Whether every file a cached manifest names is in the cache (hex strings and one
-        listing per shard: no Oid objects for 20,000 entries)."""
-        wanted = [h.decode() for h in _MANIFEST_IDS.findall(self.read_bytes(oid))]
-        if len(wanted) < 512:
-            return all(os.path.exists(f"{self._base}/{h[:2]}/{h[2:]}") for h in wanted)
+        """Whether every file a cached manifest names is in the cache (on hex strings: no
+        Oid objects for 20,000 entries)."""
+        return not self._absent([h.decode() for h in _MANIFEST_IDS.findall(self.read_bytes(oid))])
+
+    def _absent(self, hexdigests: list[str]) -> list[str]:
+        if len(hexdigests) < 512:
+            return [h for h in hexdigests if not os.path.exists(f"{self._base}/{h[:2]}/{h[2:]}")]
         present: set[str] = set()
-        for shard in {h[:2] for h in wanted}:
-            try:
+        for shard in {h[:2] for h in hexdigests}:
+            with contextlib.suppress(FileNotFoundError):
                 present.update(shard + name for name in os.listdir(f"{self._base}/{shard}"))
-            except FileNotFoundError:
-                return False
-        return present.issuperset(wanted)
-
-    def manifest_object_ids(self, oid: Oid) -> list[Oid]:
-        """The file ids a cached manifest names, without full validation.
-
-        For presence checks only: a manifest enters the cache only after it was parsed
-        and verified, so a C-speed scan of its ids is enough (status on 20k files).
-        """
-        return [Oid(h.decode()) for h in _MANIFEST_IDS.findall(self.read_bytes(oid))]
+        return [h for h in hexdigests if h not in present]
 
     def _ensure_dirs(self, oid: Oid) -> None:
         shard = oid.hexdigest[:2]
@@ -137,11 +120,10 @@ class Cache:
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise fsutil.DiskFullError(
-                    "no space left on device while writing the cache"
-                ) from exc
-            raise
+            error = fsutil.disk_full_or(exc, "the cache")
+            if error is exc:
+                raise
+            raise error from exc
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
