@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gitml import fsutil
 
 
@@ -20,3 +22,15 @@ def test_never_replaces_an_existing_target(tmp_path: Path) -> None:
     assert not fsutil.rename_noreplace(str(tmp_path / "tmp"), str(tmp_path / "obj"))
     assert (tmp_path / "obj").read_bytes() == b"old"
     assert (tmp_path / "tmp").read_bytes() == b"new"
+
+
+def test_fallback_without_renameat2_keeps_the_same_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fsutil, "_renameat2", False)  # as on a kernel or libc without it
+    (tmp_path / "tmp").write_bytes(b"new")
+    (tmp_path / "obj").write_bytes(b"old")
+    assert not fsutil.rename_noreplace(str(tmp_path / "tmp"), str(tmp_path / "obj"))
+    assert (tmp_path / "obj").read_bytes() == b"old"
+    assert fsutil.rename_noreplace(str(tmp_path / "tmp"), str(tmp_path / "other"))
+    assert (tmp_path / "other").read_bytes() == b"new"
