@@ -1,5 +1,6 @@
 """Remote object stores over fsspec: the only module that imports fsspec, s3fs or botocore
-(lazily, inside functions: `import s3fs` alone costs ~0.44 s).
+(lazily, inside functions: `import s3fs` alone costs ~0.3 s). Local folders go through
+gitml.folder_fs (os/shutil) instead: they need no fsspec at all.
 
 Layout (docs/spec/remote.md)::
 
@@ -177,14 +178,13 @@ def open_remote(remote: RemoteConfig, workspace_root: Path, jobs: int | None = N
 
 
 def _local_store(remote: RemoteConfig, workspace_root: Path, jobs: int) -> RemoteStore:
-    from fsspec.implementations.local import LocalFileSystem
+    from gitml.folder_fs import FolderFS
 
     url = remote.url
     root = Path(url[len("file://") :] if url.startswith("file://") else url).expanduser()
     if not root.is_absolute():
         root = workspace_root / root
-    fs = LocalFileSystem(auto_mkdir=True)
-    return RemoteStore(remote.name, fs, os.path.normpath(root), "file", jobs)
+    return RemoteStore(remote.name, FolderFS(), os.path.normpath(root), "file", jobs)
 
 
 def _s3_store(remote: RemoteConfig, jobs: int) -> RemoteStore:
