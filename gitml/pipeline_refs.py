@@ -19,9 +19,9 @@ from types import ModuleType
 from gitml.cache import Cache
 from gitml.errors import GitmlError
 from gitml.hashing import Oid, hash_bytes
+from gitml.pipeline import LOCK_FILE as LOCK_FILE
 from gitml.pointer import Pointer
 
-LOCK_FILE = "gitml.lock"
 RUNS_DIR = "runs"
 
 

@@ -58,11 +58,13 @@ def stage_outputs(ws: Workspace) -> dict[str, Pointer]:
     """Cached outs recorded in gitml.lock for the stages of gitml.yaml, except those
     declared `push: false` (they never leave this machine, so they are not expected on a
     remote either)."""
-    from gitml.pipeline.lockfile import LOCK_FILE, Lockfile
-    from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline import LOCK_FILE
 
     if not (ws.root / LOCK_FILE).exists():
         return {}
+    from gitml.pipeline.lockfile import Lockfile
+    from gitml.pipeline.spec import load_pipeline
+
     pipeline = load_pipeline(ws.root)
     if pipeline is None:
         return {}

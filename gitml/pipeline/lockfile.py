@@ -15,11 +15,11 @@ from gitml.errors import FormatError, PathError
 from gitml.fsutil import atomic_write_bytes
 from gitml.hashing import Oid
 from gitml.paths import validate_relpath
+from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues
 from gitml.pipeline.yamlio import dump_yaml, load_yaml
 from gitml.pointer import Pointer
 
-LOCK_FILE = "gitml.lock"
 LOCK_VERSION = 1
 _HEADER = "# Written by `gitml repro`; do not edit by hand.\n"
 _ENTRY_KEYS = frozenset({"cmd", "wdir", "deps", "params", "outs"})

@@ -20,11 +20,12 @@ from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
 from gitml.hashing import Oid
 from gitml.outputs import observe, place_dir, place_file
+from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
 from gitml.pipeline.dag import Graph, build_graph
-from gitml.pipeline.lockfile import LOCK_FILE, Lockfile
+from gitml.pipeline.lockfile import Lockfile
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
-from gitml.pipeline.spec import PIPELINE_FILE, Pipeline, load_pipeline
+from gitml.pipeline.spec import Pipeline, load_pipeline
 from gitml.pipeline.stale import Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from gitml.errors import FormatError, PathError, PipelineError
 from gitml.paths import validate_relpath
+from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
 from gitml.pipeline import params as params_io
 from gitml.pipeline.interpolate import (
     Context,
@@ -29,9 +30,6 @@ from gitml.pipeline.interpolate import (
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
 from gitml.pipeline.yamlio import load_yaml
-
-PIPELINE_FILE = "gitml.yaml"
-LOCK_FILE = "gitml.lock"
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
 _STAGE_KEYS = frozenset(

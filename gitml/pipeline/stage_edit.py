@@ -17,9 +17,10 @@ import yaml
 
 from gitml.errors import FormatError, PipelineError
 from gitml.fsutil import atomic_write_bytes
+from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.params import canonical
-from gitml.pipeline.spec import PIPELINE_FILE, parse_pipeline
+from gitml.pipeline.spec import parse_pipeline
 from gitml.pipeline.yamlio import load_yaml
 
 
