@@ -188,12 +188,25 @@ def _local_store(remote: RemoteConfig, workspace_root: Path, jobs: int) -> Remot
 
 
 def _s3_store(remote: RemoteConfig, jobs: int) -> RemoteStore:
-    import s3fs
+    from gitml.s3_reads import S3FS, reader_for
 
-    fs = s3fs.S3FileSystem(**_s3_kwargs(remote.options, os.environ, jobs))
-    fs.retries = 2  # s3fs retries stack on botocore's: fail fast when the endpoint is down
-    root = str(fs._strip_protocol(remote.url)).rstrip("/")
-    return RemoteStore(remote.name, fs, root, remote.protocol, jobs)
+    kwargs = _s3_kwargs(remote.options, os.environ, jobs)
+
+    def s3fs_filesystem() -> Any:
+        import s3fs
+
+        fs = s3fs.S3FileSystem(**kwargs)
+        fs.retries = 2  # s3fs retries stack on botocore's: fail fast when the endpoint is down
+        return fs
+
+    root = remote.url.split("://", 1)[1].rstrip("/")
+    return RemoteStore(
+        remote.name,
+        S3FS(reader_for(kwargs, os.environ), s3fs_filesystem),
+        root,
+        remote.protocol,
+        jobs,
+    )
 
 
 def _fsspec_store(remote: RemoteConfig, jobs: int) -> RemoteStore:

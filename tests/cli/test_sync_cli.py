@@ -176,6 +176,24 @@ def test_status_remote_lists_what_the_remote_lacks(tmp_path: Path, remote: Confi
     assert f"Everything is on '{name}'" in run_gitml("status", "--remote", cwd=src).stdout
 
 
+def test_status_remote_same_answer_without_light_s3_reads(
+    tmp_path: Path, s3_remote: Configure
+) -> None:
+    """gitml.s3_reads answers status --remote; s3fs alone (GITML_S3_LIGHT_READS=0) must
+    agree at every step."""
+    src, name = _source(tmp_path, s3_remote)
+    through_s3fs = {"GITML_S3_LIGHT_READS": "0"}
+    for push in ([], ["model.bin"], ["data/part1"], ["data"]):
+        if push:
+            run_gitml("push", *push, cwd=src)
+        light = json.loads(run_gitml("status", "--remote", "--json", cwd=src).stdout)
+        plain = json.loads(
+            run_gitml("status", "--remote", "--json", cwd=src, env=through_s3fs).stdout
+        )
+        assert light == plain, push
+    assert light["remote"] == name and light["missing_objects"] == 0
+
+
 def test_corrupt_folder_object_is_detected(tmp_path: Path, folder_remote: Configure) -> None:
     src, _ = _source(tmp_path, folder_remote)
     run_gitml("push", cwd=src)
@@ -307,7 +325,7 @@ def test_missing_bucket_is_one_line(tmp_path: Path, s3_endpoint: S3Endpoint) -> 
     run_gitml("add", "f.txt", cwd=repo)
     run_gitml("remote", "add", "-d", "s3", "s3://no-such-bucket-here/x", cwd=repo)
     run_gitml("remote", "modify", "s3", "endpoint_url", s3_endpoint.url, cwd=repo)
-    for command in (["push"], ["fetch"]):
+    for command in (["push"], ["fetch"], ["status", "--remote"]):
         result = run_gitml(*command, cwd=repo, check=False)
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [
