@@ -22,8 +22,6 @@ from gitml.hashing import Oid, hash_bytes
 from gitml.pipeline import LOCK_FILE as LOCK_FILE
 from gitml.pointer import Pointer
 
-RUNS_DIR = "runs"
-
 
 def _module(name: str) -> ModuleType | None:
     try:

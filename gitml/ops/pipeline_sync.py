@@ -155,6 +155,10 @@ def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
 
 def runs_missing(ws: Workspace, store: RemoteStore) -> int:
     """How many local run-cache entries a push would send (for `status --remote`)."""
+    from gitml.pipeline import RUNS_DIR
+
+    if not (ws.cache.root / RUNS_DIR).is_dir():
+        return 0  # no local run-cache: nothing to send, no need to list the remote's
     return len(_pushable(ws, store.run_markers(), RunSync()))
 
 

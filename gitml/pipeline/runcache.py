@@ -26,10 +26,10 @@ import blake3
 from gitml.cache import Cache
 from gitml.errors import FormatError, GitmlError, IntegrityError
 from gitml.hashing import Oid, hash_bytes
+from gitml.pipeline import RUNS_DIR
 from gitml.pipeline.lockfile import parse_entry, render_entry
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 
-RUNS_DIR = "runs"
 ENTRY_HEADER = b"gitml-run 1\n"
 _KEY_DOMAIN = b"gitml-run-key 1\n"
 _KEY_LEN = 64
