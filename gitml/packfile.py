@@ -7,6 +7,7 @@ Both are canonical text ending with a BLAKE3 checksum line over everything befor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from gitml.hashing import Oid
 
 INDEX_MAGIC = b"gitml-pack-index 1\n"
 CHUNKS_MAGIC = b"gitml-chunk-list 1\n"
+_HEX64 = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def _unseal(data: bytes, magic: bytes, what: str) -> list[str]:
 
 
 def _hex(text: str, what: str) -> str:
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+    if not _HEX64.fullmatch(text):
         raise IntegrityError(f"{what} is corrupt (bad id {text[:80]!r})")
     return text
 

@@ -688,7 +688,15 @@ class RemoteStore:
                         raise
                     names = []  # an HTTP server without directory pages: loose objects only
             ids = [check_pack_name(str(n).rstrip("/").rsplit("/", 1)[-1]) for n in names]
-            todo = [pid for pid in ids if pid is not None and pid not in self._packs]
+            todo = []
+            for pack_id in ids:
+                if pack_id is None or pack_id in self._packs:
+                    continue
+                cached = self._cached_index(pack_id)
+                if cached is None:
+                    todo.append(pack_id)
+                else:
+                    self._register(cached)  # in this thread: a pool costs more than parsing
             with ThreadPoolExecutor(max(1, min(self.jobs, len(todo)))) as pool:
                 for index in pool.map(self._read_index, todo):
                     self._register(index)
@@ -703,13 +711,23 @@ class RemoteStore:
     def _local_index(self, pack_id: str) -> Path | None:
         return self.local_dir / "idx" / f"{pack_id}.idx" if self.local_dir else None
 
+    def _cached_index(self, pack_id: str) -> PackIndex | None:
+        """The index as downloaded before (checked again), or None."""
+        local = self._local_index(pack_id)
+        if local is None:
+            return None
+        what = f"pack index {PACKS}/{pack_id}.idx on remote '{self.name}' (cached)"
+        try:
+            return parse_index(local.read_bytes(), pack_id, what)
+        except (IntegrityError, OSError):
+            return None
+
     def _read_index(self, pack_id: str) -> PackIndex:
         name = f"{PACKS}/{pack_id}.idx"
         what = f"pack index {name} on remote '{self.name}'"
-        local = self._local_index(pack_id)
-        if local is not None and local.is_file():
-            with contextlib.suppress(IntegrityError, OSError):
-                return parse_index(local.read_bytes(), pack_id, what)
+        cached = self._cached_index(pack_id)
+        if cached is not None:
+            return cached
         with self._errors(f"downloading {name}"):
             data = self._cat(self._pack_path(pack_id, "idx"))
         try:

@@ -17,7 +17,7 @@ import os
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 _S3FS_KWARGS = {
     "endpoint_url",
@@ -48,6 +48,15 @@ DEFAULT_REGION = "us-east-1"
 
 class Declined(Exception):
     """This read is left to s3fs."""
+
+
+class Keys(NamedTuple):
+    """What botocore's signer reads of credentials (botocore's ReadOnlyCredentials shape,
+    without importing botocore.credentials for keys that are already at hand)."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
 
 
 def reader_for(s3fs_kwargs: Mapping[str, Any], env: Mapping[str, str]) -> S3Reader | None:
@@ -97,14 +106,12 @@ def _config_names_endpoint(env: Mapping[str, str]) -> bool:
 def _credentials(kwargs: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Any, str | None]:
     """Credentials in botocore's order of precedence, as s3fs would resolve them:
     explicit keys, then a named profile, then the environment, then botocore's chain."""
-    from botocore.credentials import Credentials
-
     if kwargs.get("key") and kwargs.get("secret"):
-        return Credentials(kwargs["key"], kwargs["secret"], kwargs.get("token")), None
+        return Keys(kwargs["key"], kwargs["secret"], kwargs.get("token") or None), None
     key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if not kwargs.get("profile") and key and secret:
         token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
-        return Credentials(key, secret, token), None
+        return Keys(key, secret, token), None
     import botocore.session
 
     session = botocore.session.Session(profile=kwargs.get("profile") or None)
@@ -127,10 +134,10 @@ class S3Reader:
         page_size: int = 1000,
     ) -> None:
         import urllib3
-        from botocore.httpsession import get_cert_path
 
         self.credentials = credentials
         self.endpoint = endpoint.rstrip("/") if endpoint else None
+        plain_http = bool(self.endpoint and self.endpoint.startswith("http://"))
         self.region = region
         self.page_size = page_size
         self._region_lock = threading.Lock()
@@ -139,7 +146,7 @@ class S3Reader:
             retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             cert_reqs="CERT_REQUIRED",
-            ca_certs=ca_bundle or get_cert_path(True),
+            ca_certs=ca_bundle or (None if plain_http else _default_ca_bundle()),
         )
 
     # What RemoteStore asks ------------------------------------------------------------
@@ -259,6 +266,12 @@ class S3Reader:
         if _virtual_hostable(bucket):
             return f"https://{bucket}.{host}/{path}{tail}"
         return f"https://{host}/{bucket}/{path}{tail}"
+
+
+def _default_ca_bundle() -> str:
+    from botocore.httpsession import get_cert_path  # the bundle botocore itself would use
+
+    return str(get_cert_path(True))
 
 
 def _split(path: str) -> tuple[str, str]:

@@ -139,13 +139,13 @@ def status(
     remote_name: Annotated[str | None, typer.Option("-r", help="Remote for --remote.")] = None,
 ) -> None:
     """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
-    from gitml.ops.status import stage_status
-    from gitml.ops.status import status as do_status
-
     if remote or remote_name:
         from gitml.cli.remote_cmds import show_remote_status
 
         return show_remote_status(ctx, paths, remote_name, as_json)
+    from gitml.ops.status import stage_status
+    from gitml.ops.status import status as do_status
+
     c: Ctx = ctx.obj
     ws = c.workspace()
     results = do_status(ws, paths)
