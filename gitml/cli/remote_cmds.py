@@ -476,6 +476,9 @@ def show_remote_status(
     if not result.outputs and not result.runs_missing:
         _say(ctx, f"Everything is on '{result.remote}'")
         return
+    if ctx.obj.quiet:
+        # As `status -q` and `dvc status -c -q`: nothing printed, exit 1 when something lacks.
+        raise typer.Exit(1)
     typer.echo(f"Missing on '{result.remote}':")
     for o in result.outputs:
         extra = f"; {o.not_in_cache} not in the local cache either" if o.not_in_cache else ""

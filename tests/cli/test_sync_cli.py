@@ -176,6 +176,15 @@ def test_status_remote_lists_what_the_remote_lacks(tmp_path: Path, remote: Confi
     assert f"Everything is on '{name}'" in run_gitml("status", "--remote", cwd=src).stdout
 
 
+def test_status_remote_quiet_exit_code(tmp_path: Path, folder_remote: Configure) -> None:
+    src, _ = _source(tmp_path, folder_remote)
+    lacking = run_gitml("status", "--remote", "-q", cwd=src, check=False)
+    assert (lacking.returncode, lacking.stdout, lacking.stderr) == (1, "", "")
+    run_gitml("push", cwd=src)
+    complete = run_gitml("status", "--remote", "-q", cwd=src, check=False)
+    assert (complete.returncode, complete.stdout) == (0, "")
+
+
 def test_status_remote_same_answer_without_light_s3_reads(
     tmp_path: Path, s3_remote: Configure
 ) -> None:
