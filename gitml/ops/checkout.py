@@ -119,14 +119,20 @@ def checkout(
         tracked = ws.tracked_outputs()
         stage_outs = _stage_outputs(ws)
         tracked += [r for r in stage_outs if r not in tracked]
+        inside: dict[str, list[str]] = {}  # tracked directory -> paths inside it
         if user_paths:
             relpaths = []
             for p in user_paths:
                 rel = ws.relpath(p)
                 matches = [t for t in tracked if t == rel or t.startswith(rel + "/")]
-                if not matches:
+                owner = next((t for t in tracked if rel.startswith(t + "/")), None)
+                if matches:
+                    relpaths.extend(matches)
+                elif owner is not None:
+                    inside.setdefault(owner, []).append(rel[len(owner) + 1 :])
+                else:
                     raise PathError(f"{ws.display(rel)} is not tracked by gitml")
-                relpaths.extend(matches)
+            inside = {o: parts for o, parts in inside.items() if o not in relpaths}
         else:
             relpaths = tracked
         plans: list[_Plan] = []
@@ -180,7 +186,34 @@ def checkout(
             journal.finish()
         finally:
             ws.state.save()
+    if inside:
+        _checkout_inside(ws, inside, stage_outs, result, force=force)
     return result
+
+
+def _checkout_inside(
+    ws: Workspace,
+    inside: dict[str, list[str]],
+    stage_outs: dict[str, Pointer],
+    result: CheckoutResult,
+    *,
+    force: bool,
+) -> None:
+    """Files inside tracked directories, placed one by one as `pull DIR/FILE` does."""
+    from gitml.ops.sync import Target, place_paths
+
+    targets = []
+    for owner, parts in inside.items():
+        pointer = stage_outs.get(owner) or ws.read_pointer(owner)
+        if pointer.kind != "dir":
+            raise PathError(f"{ws.display(owner + '/' + parts[0])} is not tracked by gitml")
+        if not ws.cache.exists(pointer.oid):
+            result.failed.append((owner, "not in cache"))
+            continue
+        targets.append(Target(owner, pointer, f"{owner}.gitml", tuple(dict.fromkeys(parts))))
+    restored, failed = place_paths(ws, targets, force=force)
+    result.restored += restored
+    result.failed += failed
 
 
 def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker, journal: _Journal) -> None:

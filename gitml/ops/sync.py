@@ -534,16 +534,16 @@ def pull(
         result.restored += done.restored
         result.failed += done.failed
     if partial:
-        restored, failed = _place_paths(ws, partial, force=force)
+        restored, failed = place_paths(ws, partial, force=force)
         result.restored += restored
         result.failed += failed
     return result
 
 
-def _place_paths(
+def place_paths(
     ws: Workspace, targets: list[Target], *, force: bool
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Check out only some files of tracked directories."""
+    """Check out only some files of tracked directories (`pull`/`checkout DIR/FILE`)."""
     from gitml.outputs import place_file
 
     restored: list[str] = []

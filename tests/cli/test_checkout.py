@@ -75,6 +75,27 @@ def test_checkout_single_path_and_from_subdir(repo: Path) -> None:
     assert (repo / "model.bin").read_bytes() == b"weights v1"
 
 
+def test_checkout_paths_inside_a_tracked_directory(repo: Path) -> None:
+    """As `dvc checkout data/dir/file`: only the named files, the rest left as it is."""
+    _make_outputs(repo)
+    shutil.rmtree(repo / "data" / "sub")
+    write(repo / "data" / "a.bin", b"edited, not committed")
+    restored = run_gitml("checkout", "data/sub", cwd=repo)
+    assert "data/sub/b.txt" in restored.stdout
+    assert read_tree(repo / "data" / "sub") == {
+        k[len("sub/") :]: v for k, v in FILES.items() if k.startswith("sub/")
+    }
+    assert (repo / "data" / "a.bin").read_bytes() == b"edited, not committed"
+    refused = run_gitml("checkout", "data/a.bin", cwd=repo, check=False)
+    assert_user_error(refused, "data/a.bin", "uncommitted changes")
+    assert (repo / "data" / "a.bin").read_bytes() == b"edited, not committed"
+    run_gitml("checkout", "--force", "a.bin", cwd=repo / "data")
+    assert read_tree(repo / "data") == FILES
+    unknown = run_gitml("checkout", "data/nope", cwd=repo, check=False)
+    assert_user_error(unknown, "data/nope", "not in tracked directory data")
+    verify_cache(repo)
+
+
 def test_checkout_follows_git_checkout(repo: Path) -> None:
     write(repo / "model.bin", b"weights v1")
     write(repo / "data" / "x", b"x1")
