@@ -178,7 +178,11 @@ def status(
 def checkout(
     ctx: typer.Context,
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Limit to these outputs.", metavar="[PATH]...")
+        list[str] | None,
+        typer.Argument(
+            help="Limit to these outputs, or to files inside a tracked directory.",
+            metavar="[PATH]...",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("-f", "--force", help="Overwrite uncommitted changes.")
