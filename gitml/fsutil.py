@@ -146,10 +146,14 @@ def copy_file(src: str | Path, dst: str | Path, mode: int = 0o644) -> None:
         try:
             fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
-                remaining = os.fstat(fin).st_size
-                _copy_fd(fin, fout, remaining)
-            finally:
+                _copy_fd(fin, fout, os.fstat(fin).st_size)
+            except BaseException:
+                # dst is ours (O_EXCL): never leave a partial copy behind (disk full, ^C).
                 os.close(fout)
+                with contextlib.suppress(OSError):
+                    os.unlink(dst)
+                raise
+            os.close(fout)
         finally:
             os.close(fin)
 
