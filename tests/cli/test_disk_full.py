@@ -4,6 +4,7 @@ the test; mounting needs root, so elsewhere these tests are skipped."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -98,3 +99,35 @@ def test_pull_onto_a_full_disk_loses_nothing_and_finishes_later(
         assert (clone / name).read_bytes() == data, name
     assert "Everything is up to date" in run_gitml("status", cwd=clone).stdout
     shutil.rmtree(clone)
+
+
+def test_push_to_a_full_folder_remote_finishes_later(small_disk: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=repo)
+    files = {f"data/f{i}.bin": os.urandom(2 * MiB) for i in range(5)}
+    files["model.bin"] = os.urandom(5 * MiB)
+    for name, data in files.items():
+        write(repo / name, data)
+    run_gitml("add", "data", "model.bin", cwd=repo)
+    store = small_disk / "store"
+    run_gitml("remote", "add", "-d", "store", str(store), cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "data", cwd=repo)
+    filler = write(small_disk / "filler.bin", os.urandom(8 * MiB))
+
+    result = run_gitml("push", cwd=repo, check=False)
+    assert_user_error(result, "remote 'store'", "No space left on device")
+    temp_names = [p for p in store.rglob("*") if p.name.startswith(".tmp-")]
+    assert temp_names == []  # nothing half-written left under a temporary name
+    status = json.loads(run_gitml("status", "--remote", "--json", cwd=repo).stdout)
+    assert status["missing_objects"] > 0
+
+    filler.unlink()
+    run_gitml("push", cwd=repo)
+    # Nothing half-written under a real name either: the second push trusted what the
+    # remote listed, and the pull below verifies every byte it gets.
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone), cwd=tmp_path)
+    run_gitml("pull", cwd=clone)
+    for name, data in files.items():
+        assert (clone / name).read_bytes() == data, name
