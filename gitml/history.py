@@ -1,4 +1,5 @@
-"""Tracked outputs at any git revision, read without a checkout.
+"""Tracked outputs at any git revision, read without a checkout: pointer files, and the
+cached stage outs of the gitml.lock committed there.
 
 Pointer files come from `git ls-tree -r` of the revision and one long-lived
 `git cat-file --batch`; they are untrusted input, parsed strictly, and every error names
@@ -17,6 +18,7 @@ from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_relpath
+from gitml.pipeline import LOCK_FILE
 from gitml.pointer import POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
 
 if TYPE_CHECKING:
@@ -69,15 +71,28 @@ def revision_outputs(root: Path, rev: str, cat: git.CatFile) -> dict[str, Tracke
             raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
         tracked = parse_revision_pointer(path, found[1], where)
         outputs[tracked.path] = tracked
+    raw_lock = git.show_file(root, rev, LOCK_FILE)
+    if raw_lock is not None:
+        from gitml.pipeline.lockfile import lock_outputs_at
+
+        for path, pointer in lock_outputs_at(root, rev, raw_lock):
+            outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
     return dict(sorted(outputs.items()))
 
 
 def workspace_outputs(ws: Workspace) -> dict[str, TrackedOutput]:
-    """{output path: TrackedOutput} of the pointer files in the work tree."""
-    return {
+    """{output path: TrackedOutput} of the pointer files in the work tree, then the stage
+    outs recorded in its gitml.lock."""
+    outputs = {
         relpath: TrackedOutput(relpath, ws.read_pointer(relpath), relpath + POINTER_SUFFIX)
-        for relpath in sorted(ws.tracked_outputs())
+        for relpath in ws.tracked_outputs()
     }
+    if (ws.root / LOCK_FILE).is_file():
+        from gitml.pipeline.lockfile import lock_outputs
+
+        for path, pointer in lock_outputs(ws.root):
+            outputs.setdefault(path, TrackedOutput(path, pointer, f"{LOCK_FILE} ({path})"))
+    return dict(sorted(outputs.items()))
 
 
 class Snapshot:

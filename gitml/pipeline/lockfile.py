@@ -223,6 +223,17 @@ def cached_outputs(
     return result
 
 
+def lock_outputs_at(root: Path, rev: str, raw: bytes) -> list[tuple[str, Pointer]]:
+    """Cached stage outs in `raw`, the gitml.lock committed at `rev`, for the stages of
+    gitml.yaml at `rev`."""
+    from gitml.pipeline.spec import pipeline_at
+
+    pipeline = pipeline_at(root, rev)
+    if pipeline is None:
+        return []
+    return cached_outputs(pipeline.stages, parse_lock(raw, f"{rev}:{LOCK_FILE}"))
+
+
 def lock_outputs(root: Path) -> list[tuple[str, Pointer]]:
     """Cached stage outs recorded in gitml.lock, for `gitml checkout`."""
     from gitml.pipeline.spec import load_pipeline

@@ -220,10 +220,19 @@ def build_stage(name: str, data: Mapping[str, Any], wdir: str, where: str) -> St
 
 
 class _Parser:
-    def __init__(self, root: Path, file: str) -> None:
+    def __init__(self, root: Path, file: str, rev: str | None = None) -> None:
         self.root = root
         self.file = file
+        self.rev = rev  # vars files are read at this git revision (None: the workspace)
         self._files: dict[str, dict[str, Any]] = {}
+
+    def _load(self, relpath: str) -> dict[str, Any] | None:
+        return params_io.load_at(self.root, self.rev, relpath)
+
+    def _default_params(self) -> dict[str, Any] | None:
+        if self.rev is None and not (self.root / DEFAULT_PARAMS_FILE).is_file():
+            return None
+        return self._load(DEFAULT_PARAMS_FILE)
 
     def read_vars_file(self, relpath: str) -> dict[str, Any]:
         try:
@@ -231,7 +240,7 @@ class _Parser:
         except PathError as exc:
             raise InterpolationError(str(exc)) from None
         if relpath not in self._files:
-            data = params_io.load(self.root, relpath)
+            data = self._load(relpath)
             if data is None:
                 raise InterpolationError(f"vars file '{relpath}' does not exist")
             self._files[relpath] = data
@@ -248,12 +257,10 @@ class _Parser:
         listed = isinstance(top_vars, list) and any(
             isinstance(v, str) and v.partition(":")[0] == DEFAULT_PARAMS_FILE for v in top_vars
         )
-        if not listed and (self.root / DEFAULT_PARAMS_FILE).is_file():
-            ctx.merge(
-                self.read_vars_file(DEFAULT_PARAMS_FILE),
-                DEFAULT_PARAMS_FILE,
-                file=DEFAULT_PARAMS_FILE,
-            )
+        defaults = None if listed else self._default_params()
+        if defaults is not None:
+            self._files[DEFAULT_PARAMS_FILE] = defaults
+            ctx.merge(defaults, DEFAULT_PARAMS_FILE, file=DEFAULT_PARAMS_FILE)
         try:
             load_vars(ctx, top_vars, "", self.read_vars_file, "vars")
         except InterpolationError as exc:
@@ -392,6 +399,18 @@ class _Parser:
 
 def parse_pipeline(data: bytes, root: Path, file: str = PIPELINE_FILE) -> Pipeline:
     return _Parser(root, file).parse(load_yaml(data, file))
+
+
+def pipeline_at(root: Path, rev: str) -> Pipeline | None:
+    """gitml.yaml as committed at git revision `rev` (its vars files read at `rev` too),
+    or None when that revision has none."""
+    from gitml import git
+
+    data = git.show_file(root, rev, PIPELINE_FILE)
+    if data is None:
+        return None
+    where = f"{rev}:{PIPELINE_FILE}"
+    return _Parser(root, where, rev).parse(load_yaml(data, where))
 
 
 def load_pipeline(root: Path) -> Pipeline | None:

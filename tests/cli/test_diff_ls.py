@@ -234,3 +234,42 @@ def test_ls_untracked_path_fails(history: History) -> None:
     assert_user_error(result, "data/d.csv is not in tracked directory data at v1")
     result = run_gitml("ls", "nothing", cwd=history.root, check=False)
     assert_user_error(result, "nothing is not tracked by gitml")
+
+
+def test_stage_outs_in_ls_diff_and_api_at_each_revision(repo: Path) -> None:
+    """Outs recorded in gitml.lock are tracked outputs too, as `dvc ls`/`dvc.api` treat
+    stage outputs; their paths come from gitml.yaml with vars read at that revision."""
+    import gitml.api
+
+    write(repo / "params.yaml", "name: first\n")
+    write(repo / "in.txt", "one\n")
+    run_gitml(
+        "stage",
+        "add",
+        "-n",
+        "copy",
+        "-d",
+        "in.txt",
+        "-o",
+        "${name}.out",
+        "cp in.txt ${name}.out",
+        cwd=repo,
+    )
+    run_gitml("repro", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "v1", cwd=repo)
+    git("tag", "v1", cwd=repo)
+    write(repo / "params.yaml", "name: second\n")
+    write(repo / "in.txt", "two\n")
+    run_gitml("repro", cwd=repo)
+
+    listed = json.loads(run_gitml("ls", "--json", cwd=repo).stdout)
+    assert [e["path"] for e in listed["entries"]] == ["second.out"]
+    old = json.loads(run_gitml("ls", "--rev", "v1", "--json", cwd=repo).stdout)
+    assert [(e["path"], e["oid"]) for e in old["entries"]] == [("first.out", b3(b"one\n"))]
+    doc = diff_json(repo, "v1")
+    assert (paths(doc, "added"), paths(doc, "deleted")) == (["second.out"], ["first.out"])
+    assert gitml.api.read("first.out", rev="v1", repo=str(repo)) == b"one\n"
+    assert gitml.api.read("second.out", repo=str(repo)) == b"two\n"
+    (repo / "first.out").unlink(missing_ok=True)
+    assert gitml.api.read("first.out", rev="v1", repo=str(repo)) == b"one\n"  # from the cache
