@@ -14,6 +14,7 @@ Connection failures are raised as they are (the endpoint is down for s3fs too).
 from __future__ import annotations
 
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ _DECLINING_ENV = (
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
 )
 DEFAULT_REGION = "us-east-1"
+_DNS_LABEL = re.compile("[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 class Declined(Exception):
@@ -282,14 +284,8 @@ def _split(path: str) -> tuple[str, str]:
 
 
 def _virtual_hostable(bucket: str) -> bool:
-    return (
-        3 <= len(bucket) <= 63
-        and "." not in bucket
-        and bucket == bucket.lower()
-        and bucket[0].isalnum()
-        and bucket[-1].isalnum()
-        and all(c.isalnum() or c == "-" for c in bucket)
-    )
+    """A bucket name that is one DNS label (no dots: TLS wildcard certificates)."""
+    return _DNS_LABEL.fullmatch(bucket) is not None
 
 
 def _error_code(body: bytes) -> str | None:
