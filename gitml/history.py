@@ -56,8 +56,11 @@ def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
     return TrackedOutput(output, parse_pointer(data, where), where)
 
 
-def revision_outputs(root: Path, rev: str, cat: git.CatFile) -> dict[str, TrackedOutput]:
-    """{output path: TrackedOutput} of every pointer committed at `rev`."""
+def revision_outputs(
+    root: Path, rev: str, cat: git.CatFile, *, pushable_only: bool = False
+) -> dict[str, TrackedOutput]:
+    """{output path: TrackedOutput} of every pointer committed at `rev`, then of the
+    cached stage outs in its gitml.lock (`pushable_only`: not those marked `push: false`)."""
     commit = git.resolve_commit(root, rev)
     blobs = git.pointer_blobs(root, commit)
     ids = [blob for _, blob in blobs]
@@ -75,7 +78,7 @@ def revision_outputs(root: Path, rev: str, cat: git.CatFile) -> dict[str, Tracke
     if raw_lock is not None:
         from gitml.pipeline.lockfile import lock_outputs_at
 
-        for path, pointer in lock_outputs_at(root, rev, raw_lock):
+        for path, pointer in lock_outputs_at(root, rev, raw_lock, pushable_only=pushable_only):
             outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
     return dict(sorted(outputs.items()))
 

@@ -62,21 +62,14 @@ def stage_outputs(ws: Workspace) -> dict[str, Pointer]:
 
     if not (ws.root / LOCK_FILE).exists():
         return {}
-    from gitml.pipeline.lockfile import Lockfile
+    from gitml.pipeline.lockfile import Lockfile, cached_outputs
     from gitml.pipeline.spec import load_pipeline
 
     pipeline = load_pipeline(ws.root)
     if pipeline is None:
         return {}
     entries = Lockfile.load(ws.root).entries
-    found: dict[str, Pointer] = {}
-    for name, stage in pipeline.stages.items():
-        entry = entries.get(name)
-        for out in stage.outs:
-            locked = entry.out(out.path) if entry is not None else None
-            if locked is not None and out.cache and out.push:
-                found[out.path] = locked.pointer()
-    return found
+    return dict(cached_outputs(pipeline.stages, entries, pushable_only=True))
 
 
 def _no_push_paths(ws: Workspace) -> set[str]:

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gitml import fsutil, git, transfer
-from gitml.errors import DirtyWorkspaceError, FormatError, ObjectNotFoundError, PathError
+from gitml.errors import DirtyWorkspaceError, ObjectNotFoundError, PathError
 from gitml.hashing import Oid, hash_file
 from gitml.manifest import Manifest, parse_manifest
-from gitml.paths import validate_relpath
-from gitml.pointer import Pointer, output_path_for, parse_pointer
+from gitml.pointer import Pointer
 from gitml.transfer import Item
 from gitml.workspace import Workspace
 
@@ -232,19 +231,13 @@ def workspace_targets(ws: Workspace, user_paths: list[str] | None) -> list[Targe
 
 
 def revision_targets(ws: Workspace, rev: str, user_paths: list[str] | None) -> list[Target]:
-    """Targets from the pointer files committed at `rev`, read through git, no checkout."""
-    commit = git.resolve_commit(ws.root, rev)
-    blobs = git.pointer_blobs(ws.root, commit)
-    contents = git.read_blobs(ws.root, [blob for _, blob in blobs])
-    pointers: dict[str, tuple[Pointer, str]] = {}
-    for path, blob in blobs:
-        where = f"{rev}:{path}"
-        output = output_path_for(path)
-        try:
-            validate_relpath(output, what=where)
-        except PathError as exc:
-            raise FormatError(str(exc)) from None
-        pointers[output] = (parse_pointer(contents[blob], where), where)
+    """Targets from the pointer files and gitml.lock committed at `rev`, read through git,
+    no checkout (stage outs marked `push: false` are not expected on a remote)."""
+    from gitml.history import revision_outputs
+
+    with git.CatFile(ws.root) as cat:
+        outputs = revision_outputs(ws.root, rev, cat, pushable_only=True)
+    pointers = {path: (o.pointer, o.where) for path, o in outputs.items()}
     rels = [ws.relpath(p) for p in user_paths] if user_paths else None
     return _select(sorted(pointers), rels, pointers.__getitem__, f" at {rev}")
 

@@ -208,9 +208,10 @@ def parse_lock(raw: bytes, where: str = LOCK_FILE) -> dict[str, LockEntry]:
 
 
 def cached_outputs(
-    stages: Mapping[str, Any], entries: Mapping[str, LockEntry]
+    stages: Mapping[str, Any], entries: Mapping[str, LockEntry], *, pushable_only: bool = False
 ) -> list[tuple[str, Pointer]]:
-    """(relpath, Pointer) of every cached out that a stage of the pipeline has in the lock."""
+    """(relpath, Pointer) of every cached out that a stage of the pipeline has in the lock;
+    with `pushable_only`, not those declared `push: false` (never expected on a remote)."""
     result = []
     for name, stage in stages.items():
         entry = entries.get(name)
@@ -218,20 +219,23 @@ def cached_outputs(
             continue
         for out in stage.outs:
             locked = entry.out(out.path)
-            if out.cache and locked is not None:
+            if out.cache and locked is not None and (out.push or not pushable_only):
                 result.append((out.path, locked.pointer()))
     return result
 
 
-def lock_outputs_at(root: Path, rev: str, raw: bytes) -> list[tuple[str, Pointer]]:
+def lock_outputs_at(
+    root: Path, rev: str, raw: bytes, *, pushable_only: bool = False
+) -> list[tuple[str, Pointer]]:
     """Cached stage outs in `raw`, the gitml.lock committed at `rev`, for the stages of
-    gitml.yaml at `rev`."""
+    gitml.yaml at `rev` (see `cached_outputs`)."""
     from gitml.pipeline.spec import pipeline_at
 
     pipeline = pipeline_at(root, rev)
     if pipeline is None:
         return []
-    return cached_outputs(pipeline.stages, parse_lock(raw, f"{rev}:{LOCK_FILE}"))
+    entries = parse_lock(raw, f"{rev}:{LOCK_FILE}")
+    return cached_outputs(pipeline.stages, entries, pushable_only=pushable_only)
 
 
 def lock_outputs(root: Path) -> list[tuple[str, Pointer]]:

@@ -520,3 +520,34 @@ def test_directory_records(tmp_path: Path, folder_remote: Configure) -> None:
     assert repaired["transferred"] == 13
     run_gitml("pull", cwd=dst)
     assert _snapshot(dst, "data") == _snapshot(src, "data")
+
+
+def test_fetch_rev_brings_stage_outs_of_that_revision(
+    tmp_path: Path, folder_remote: Configure
+) -> None:
+    """`fetch --rev` reads gitml.lock at the revision as it reads pointers; an out marked
+    `push: false` is not expected on the remote, so it is not asked for."""
+    src = _init(tmp_path / "src")
+    folder_remote(src)
+    write(src / "in.txt", "one\n")
+    write(
+        src / "gitml.yaml",
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt && (cat in.txt; echo here) > local.txt\n"
+        "    deps: [in.txt]\n    outs:\n    - out.txt\n    - local.txt:\n        push: false\n",
+    )
+    run_gitml("repro", cwd=src)
+    git("add", "-A", cwd=src)
+    git("commit", "-qm", "v1", cwd=src)
+    run_gitml("push", cwd=src)
+    write(src / "in.txt", "two\n")
+    run_gitml("repro", cwd=src)
+    git("commit", "-qam", "v2", cwd=src)
+    run_gitml("push", cwd=src)
+
+    dst = _clone(src, tmp_path / "dst")
+    old_out = hash_bytes(b"one\n")
+    assert not (dst / ".gitml/cache/blake3" / old_out.hexdigest[:2]).exists()
+    fetched = json.loads(run_gitml("fetch", "--rev", "HEAD~1", "--json", cwd=dst).stdout)
+    assert fetched["transferred"] == 1 and fetched["failed"] == []
+    cached = dst / ".gitml/cache/blake3" / old_out.hexdigest[:2] / old_out.hexdigest[2:]
+    assert cached.read_bytes() == b"one\n"
