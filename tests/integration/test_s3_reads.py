@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gitml.errors import RemoteFormatError, RemoteNotFoundError
+from gitml.errors import RemoteAuthError, RemoteFormatError, RemoteNotFoundError
 from gitml.remote import _s3_kwargs, open_remote
 from gitml.remote_config import RemoteConfig
 from gitml.s3_reads import S3FS, Declined, S3Reader, reader_for
@@ -213,3 +213,33 @@ def test_signatures_are_accepted_by_a_verifying_server(
     forged = _reader(url, key, secret[:-1] + ("A" if secret[-1] != "A" else "B"))
     with pytest.raises(Declined):  # SignatureDoesNotMatch: left to s3fs, which names it
         forged.get(f"{bucket}/store/gitml-remote.json")
+
+
+def test_profile_from_a_shared_credentials_file(
+    s3_endpoint: S3Endpoint,
+    filled: tuple[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`profile` goes through botocore's session (as s3fs does) for the reader and s3fs."""
+    bucket, client = filled
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[team]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    options = {"endpoint_url": s3_endpoint.url, "profile": "team"}
+    store = open_remote(RemoteConfig("p", f"s3://{bucket}/store", options), tmp_path)
+    assert isinstance(store.fs, S3FS) and store.fs._reader is not None
+    assert store.fs.cat_file(f"{bucket}/store/runs/12/34/entry").startswith(b"4:")
+    store.fs.pipe_file(f"{bucket}/store/by-profile", b"through s3fs")  # s3fs, same profile
+    assert client.get_object(Bucket=bucket, Key="store/by-profile")["Body"].read() == (
+        b"through s3fs"
+    )
+    unknown = {"endpoint_url": s3_endpoint.url, "profile": "nobody"}
+    missing = open_remote(RemoteConfig("u", f"s3://{bucket}/store", unknown), tmp_path)
+    assert isinstance(missing.fs, S3FS) and missing.fs._reader is None
+    with pytest.raises(RemoteAuthError, match="remote 'u': no usable credentials"):
+        missing.check_format()
