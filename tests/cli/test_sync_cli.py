@@ -551,3 +551,20 @@ def test_fetch_rev_brings_stage_outs_of_that_revision(
     assert fetched["transferred"] == 1 and fetched["failed"] == []
     cached = dst / ".gitml/cache/blake3" / old_out.hexdigest[:2] / old_out.hexdigest[2:]
     assert cached.read_bytes() == b"one\n"
+
+
+def test_s3fs_missing_is_one_line_even_after_light_reads(
+    tmp_path: Path, s3_remote: Configure
+) -> None:
+    """Reads need no s3fs, so it is first imported in the middle of a push: an install
+    without it still gets open_remote's one-line hint, not a traceback."""
+    src, name = _source(tmp_path, s3_remote)
+    shim = write(tmp_path / "shim" / "s3fs" / "__init__.py", "raise ImportError('no s3fs here')\n")
+    env = {"PYTHONPATH": str(shim.parent.parent)}
+    status = run_gitml("status", "--remote", "--json", cwd=src, env=env)
+    assert json.loads(status.stdout)["missing_objects"] == 16  # the light reader alone
+    result = run_gitml("push", cwd=src, env=env, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"gitml: error: remote '{name}': s3:// needs s3fs (pip install s3fs)"
+    ]
