@@ -109,21 +109,15 @@ class Cache:
         self._ensure_dirs(actual)
         tmp = f"{self._tmp_base}{next(self._temp_counter)}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
-            self._commit_temp(tmp, actual)
-        except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            error = fsutil.disk_full_or(exc, "the cache")
-            if error is exc:
-                raise
-            raise error from exc
+            with fsutil.translate_disk_full("the cache"):
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
+                self._commit_temp(tmp, actual)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

@@ -38,17 +38,9 @@ def translate_disk_full(what: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        error = disk_full_or(exc, what)
-        if error is exc:
-            raise
-        raise error from exc
-
-
-def disk_full_or(exc: OSError, what: str) -> Exception:
-    """A DiskFullError naming `what` for ENOSPC/EDQUOT, else `exc` itself."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(f"no space left on device while writing {what}")
-    return exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"no space left on device while writing {what}") from exc
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:

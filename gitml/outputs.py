@@ -12,12 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import blake3
-
 from gitml import fsutil
 from gitml.cache import Cache
 from gitml.errors import PathError
-from gitml.hashing import ALGORITHM, Oid, hash_file
+from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_name
 from gitml.pointer import Pointer
@@ -166,7 +164,7 @@ def hash_files(
                 data = read_small(f.path, size)
                 if len(data) != size:
                     raise PathError(f"{f.relpath}: changed while it was being read; try again")
-                f.oid = Oid(blake3.blake3(data).hexdigest())
+                f.oid = hash_bytes(data)
                 if on_small is not None:
                     on_small(f, data)
             else:  # BLAKE3 spreads each large file over all cores itself

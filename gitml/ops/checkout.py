@@ -24,6 +24,7 @@ from gitml.outputs import (
     place_file,
     shares_inode_with_cache,
 )
+from gitml.pipeline import LOCK_FILE
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -104,7 +105,7 @@ def _missing_objects(ws: Workspace, plan: _Plan) -> int:
 
 def _stage_outputs(ws: Workspace) -> dict[str, Pointer]:
     """Cached outs of pipeline stages as recorded in gitml.lock."""
-    if not (ws.root / "gitml.lock").exists():
+    if not (ws.root / LOCK_FILE).exists():
         return {}
     from gitml.pipeline.lockfile import lock_outputs
 
@@ -144,7 +145,7 @@ def checkout(
                 if pointer.kind == "dir" and known_dir_pointer(relpath, path, ws.state) == pointer:
                     result.unchanged.append(relpath)
                     continue
-                observed = observe(relpath, ws.abspath(relpath), ws.cache, ws.state, ws.progress)
+                observed = observe(relpath, path, ws.cache, ws.state, ws.progress)
                 if observed.kind == pointer.kind and observed.pointer() == pointer:
                     result.unchanged.append(relpath)
                     continue
