@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git
+from gitml import git, revisions
 from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
@@ -59,9 +59,10 @@ def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
 def revision_outputs(
     root: Path, rev: str, cat: git.CatFile, *, pushable_only: bool = False
 ) -> dict[str, TrackedOutput]:
-    """{output path: TrackedOutput} of every pointer committed at `rev`, then of the
-    cached stage outs in its gitml.lock (`pushable_only`: not those marked `push: false`)."""
-    commit = git.resolve_commit(root, rev)
+    """{output path: TrackedOutput} of every pointer committed at `rev` (anything
+    gitml.revisions.resolve accepts), then of the cached stage outs in its gitml.lock
+    (`pushable_only`: not those marked `push: false`)."""
+    commit = revisions.resolve(root, rev)
     blobs = git.pointer_blobs(root, commit)
     ids = [blob for _, blob in blobs]
     git.prefetch_blobs(root, ids)
@@ -74,11 +75,12 @@ def revision_outputs(
             raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
         tracked = parse_revision_pointer(path, found[1], where)
         outputs[tracked.path] = tracked
-    raw_lock = git.show_file(root, rev, LOCK_FILE)
+    raw_lock = cat.read_path(commit, LOCK_FILE)
     if raw_lock is not None:
         from gitml.pipeline.lockfile import lock_outputs_at
 
-        for path, pointer in lock_outputs_at(root, rev, raw_lock, pushable_only=pushable_only):
+        locked = lock_outputs_at(root, commit, raw_lock, label=rev, pushable_only=pushable_only)
+        for path, pointer in locked:
             outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
     return dict(sorted(outputs.items()))
 

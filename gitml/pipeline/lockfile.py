@@ -225,16 +225,16 @@ def cached_outputs(
 
 
 def lock_outputs_at(
-    root: Path, rev: str, raw: bytes, *, pushable_only: bool = False
+    root: Path, commit: str, raw: bytes, *, label: str | None = None, pushable_only: bool = False
 ) -> list[tuple[str, Pointer]]:
-    """Cached stage outs in `raw`, the gitml.lock committed at `rev`, for the stages of
-    gitml.yaml at `rev` (see `cached_outputs`)."""
+    """Cached stage outs in `raw`, the gitml.lock committed at `commit`, for the stages of
+    gitml.yaml there (see `cached_outputs`); `label` names the revision in messages."""
     from gitml.pipeline.spec import pipeline_at
 
-    pipeline = pipeline_at(root, rev)
+    pipeline = pipeline_at(root, commit, label=label)
     if pipeline is None:
         return []
-    entries = parse_lock(raw, f"{rev}:{LOCK_FILE}")
+    entries = parse_lock(raw, f"{label or commit}:{LOCK_FILE}")
     return cached_outputs(pipeline.stages, entries, pushable_only=pushable_only)
 
 

@@ -44,11 +44,11 @@ def pipeline_at(files: RevisionFiles, rev: str | None) -> Pipeline | None:
     from gitml.pipeline.spec import load_pipeline
     from gitml.pipeline.spec import pipeline_at as committed_pipeline
 
+    commit = None if rev is None else files.commit(rev)  # an unknown revision is an error
     try:
         if rev is None:
             return load_pipeline(files.root)
-        commit = files.commit(rev)
-        return None if commit is None else committed_pipeline(files.root, commit)
+        return None if commit is None else committed_pipeline(files.root, commit, label=rev)
     except GitmlError:
         return None  # a pipeline this gitml cannot read: the workspace's declarations apply
 

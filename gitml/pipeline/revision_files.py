@@ -198,7 +198,7 @@ class RevisionFiles:
         from gitml.pipeline.spec import pipeline_at
 
         try:
-            pipeline = pipeline_at(self.root, commit)
+            pipeline = pipeline_at(self.root, commit, label=rev)
         except GitmlError:
             pipeline = None
         candidates = set(_self_and_parents(relpath))

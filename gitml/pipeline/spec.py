@@ -401,15 +401,15 @@ def parse_pipeline(data: bytes, root: Path, file: str = PIPELINE_FILE) -> Pipeli
     return _Parser(root, file).parse(load_yaml(data, file))
 
 
-def pipeline_at(root: Path, rev: str) -> Pipeline | None:
-    """gitml.yaml as committed at git revision `rev` (its vars files read at `rev` too),
-    or None when that revision has none."""
+def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:
+    """gitml.yaml as committed at git revision `rev`, best a commit id (its vars files
+    read there too), or None when that revision has none; `label` names it in messages."""
     from gitml import git
 
     data = git.show_file(root, rev, PIPELINE_FILE)
     if data is None:
         return None
-    where = f"{rev}:{PIPELINE_FILE}"
+    where = f"{label or rev}:{PIPELINE_FILE}"
     return _Parser(root, where, rev).parse(load_yaml(data, where))
 
 
