@@ -35,6 +35,7 @@ cached and was not committed to git. A revision that names no commit is a GitErr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
     from gitml.remote import RemoteStore
 
 
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
 class FileAbsentError(PathError):
     """The file did not exist at the revision (the message says how that was decided)."""
 
@@ -77,6 +81,7 @@ class Located:
     oid: Oid | None = None
     size: int = 0
     owner: str = ""  # the output holding it: the file itself or its directory
+    commit: str = ""
 
 
 class RevisionFiles:
@@ -107,11 +112,17 @@ class RevisionFiles:
     def commit(self, rev: str) -> str | None:
         """The commit `rev` names (None: `HEAD` of a repository without commits)."""
         if rev not in self._commits:
-            if rev == "HEAD" and git.head_commit(self.root) is None:
+            if _FULL_ID.fullmatch(rev) and self._is_commit(rev):
+                self._commits[rev] = rev  # saves a process per revision for callers with ids
+            elif rev == "HEAD" and git.head_commit(self.root) is None:
                 self._commits[rev] = None
             else:
                 self._commits[rev] = revisions.resolve(self.root, rev)
         return self._commits[rev]
+
+    def _is_commit(self, object_id: str) -> bool:
+        found = self.cat.read_many([object_id]).get(object_id)
+        return found is not None and found[0] == "commit"
 
     def read_bytes(self, rev: str | None, relpath: str) -> bytes | None:
         """The file's bytes at `rev` (None: the workspace), None if it did not exist."""
@@ -144,7 +155,7 @@ class RevisionFiles:
             raise FileAbsentError(f"{label}: the repository has no commits yet")
         blob = self.cat.read_path(commit, relpath)
         if blob is not None:
-            return Located(relpath, label, data=blob)
+            return Located(relpath, label, data=blob, commit=commit)
         found = self._pointer_owner(commit, rev, relpath) or self._lock_owner(commit, rev, relpath)
         if found is None:
             raise FileAbsentError(f"{label}: {self._absence_reason(commit, rev, relpath)}")
@@ -152,13 +163,17 @@ class RevisionFiles:
         if owner == relpath:
             if pointer.kind == "dir":
                 raise PathError(f"{label}: is a directory tracked by gitml; name a file in it")
-            return Located(relpath, label, oid=pointer.oid, size=pointer.size, owner=owner)
+            return Located(
+                relpath, label, oid=pointer.oid, size=pointer.size, owner=owner, commit=commit
+            )
         inner = relpath[len(owner) + 1 :]
         if pointer.kind != "dir":
             raise FileAbsentError(f"{label}: {owner} is a file, not a directory, at {rev}")
         for entry in self._manifest(pointer.oid, where, label):
             if entry.relpath == inner:
-                return Located(relpath, label, oid=entry.oid, size=entry.size, owner=owner)
+                return Located(
+                    relpath, label, oid=entry.oid, size=entry.size, owner=owner, commit=commit
+                )
         raise FileAbsentError(f"{label}: not in tracked directory {owner} at {rev}")
 
     # Finding the output that holds a path ---------------------------------------------
@@ -248,9 +263,26 @@ class RevisionFiles:
         except ObjectNotFoundError:
             raise FileUnavailableError(
                 f"{located.label}: object {oid} ({located.owner}) is neither in the cache nor "
-                f"on remote '{store.name}'",
+                f"on remote '{store.name}'{self._uncached_note(located)}",
                 hint="run 'gitml push' where it was made",
             ) from None
+
+    def _uncached_note(self, located: Located) -> str:
+        """Why an object may be on no remote: its stage out is not cached (`cache: false`)
+        and was not committed to git."""
+        if not located.commit:
+            return ""
+        from gitml.pipeline.spec import pipeline_at
+
+        try:
+            pipeline = pipeline_at(self.root, located.commit)
+        except GitmlError:
+            return ""
+        for stage in pipeline.stages.values() if pipeline is not None else ():
+            for out in stage.outs:
+                if out.path == located.owner and not out.cache:
+                    return f" (stage '{stage.name}' does not cache it and it is not in git)"
+        return ""
 
     def _open_store(self, located: Located) -> RemoteStore:
         if self._store is None and self._store_error is None:
@@ -269,7 +301,7 @@ class RevisionFiles:
         if isinstance(error, RemoteNotConfiguredError):
             raise FileUnavailableError(
                 f"{located.label}: object {located.oid} ({located.owner}) is not in the cache "
-                "and no remote is configured",
+                f"and no remote is configured{self._uncached_note(located)}",
                 hint=error.hint,
             ) from None
         raise type(error)(f"{located.label}: {error.message}", hint=error.hint) from None

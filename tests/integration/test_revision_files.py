@@ -90,3 +90,19 @@ def test_repository_without_commits(tmp_path: Path) -> None:
     run_gitml("init", cwd=repo)
     assert revision_files.read_bytes(repo, "HEAD", "m.json") is None
     assert revision_files.load(repo, None, "m.json") is None
+
+
+def test_uncached_out_missing_from_git(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=repo)
+    write(repo / "gen.py", "open('side.txt', 'w').write('side')")
+    run_gitml("stage", "add", "-n", "gen", "-O", "side.txt", f"{sys.executable} gen.py", cwd=repo)
+    run_gitml("repro", cwd=repo)
+    git("add", "gitml.yaml", "gitml.lock", "gen.py", cwd=repo)  # side.txt left out of git
+    git("commit", "-qm", "one", cwd=repo)
+    assert revision_files.read_bytes(repo, None, "side.txt") == b"side"
+    with pytest.raises(FileUnavailableError, match=r"stage 'gen' does not cache it and it is not"):
+        revision_files.read_bytes(repo, "HEAD", "side.txt")
+    git("add", "side.txt", cwd=repo)
+    git("commit", "-qm", "two", cwd=repo)
+    assert revision_files.read_bytes(repo, "HEAD", "side.txt") == b"side"
