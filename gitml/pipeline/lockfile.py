@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitml.datafiles import dump_yaml, load_yaml, read_bytes
 from gitml.errors import FormatError, PathError
 from gitml.fsutil import atomic_write_bytes
 from gitml.hashing import Oid
 from gitml.paths import validate_relpath
 from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues
-from gitml.pipeline.yamlio import dump_yaml, load_yaml
 from gitml.pointer import Pointer
 
 LOCK_VERSION = 1
@@ -164,7 +164,7 @@ class Lockfile:
     def load(cls, root: Path) -> Lockfile:
         path = root / LOCK_FILE
         try:
-            raw = path.read_bytes()
+            raw = read_bytes(path, LOCK_FILE)
         except FileNotFoundError:
             return cls(path)
         except IsADirectoryError:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitml.datafiles import load_yaml, read_bytes
 from gitml.errors import FormatError, PathError, PipelineError
 from gitml.paths import validate_relpath
 from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
@@ -29,7 +30,6 @@ from gitml.pipeline.interpolate import (
     to_str,
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
-from gitml.pipeline.yamlio import load_yaml
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
 _STAGE_KEYS = frozenset(
@@ -416,7 +416,7 @@ def pipeline_at(root: Path, rev: str) -> Pipeline | None:
 def load_pipeline(root: Path) -> Pipeline | None:
     """The workspace's pipeline, or None when there is no gitml.yaml."""
     try:
-        data = (root / PIPELINE_FILE).read_bytes()
+        data = read_bytes(root / PIPELINE_FILE, PIPELINE_FILE)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
