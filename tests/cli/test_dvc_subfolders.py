@@ -109,3 +109,12 @@ def test_addressing_status_and_params_diff_across_files(repo: Path) -> None:
     write(repo / "exps/a/metrics.json", '{"acc": 0.75}\n')
     metrics = json.loads(run_gitml("metrics", "diff", "--json", cwd=repo).stdout)
     assert metrics["exps/a/metrics.json"]["acc"]["new"] == 0.75
+
+
+def test_add_refuses_an_output_of_a_subfolder_stage(repo: Path) -> None:
+    _layout(repo)
+    write(repo / "exps/b/model.txt", "made by hand\n")
+    result = run_gitml("add", "exps/b/model.txt", cwd=repo, check=False)
+    assert result.returncode == 1
+    assert "is output 'exps/b/model.txt' of stage 'exps/b/gitml.yaml:train'" in result.stderr
+    assert not (repo / "exps/b/model.txt.gitml").exists()
