@@ -50,13 +50,12 @@ from gitml.errors import (
     RemoteNotConfiguredError,
 )
 from gitml.hashing import Oid, hash_bytes
-from gitml.pipeline import LOCK_FILE
+from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
 from gitml.pointer import POINTER_SUFFIX, Pointer
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.manifest import Manifest
-    from gitml.pipeline.model import LockEntry
     from gitml.remote import RemoteStore
 
 
@@ -93,7 +92,7 @@ class RevisionFiles:
         self.remote = remote
         self.cat = git.CatFile(self.root)
         self._commits: dict[str, str | None] = {}
-        self._locks: dict[str, dict[str, LockEntry]] = {}
+        self._locks: dict[str, list[tuple[str, Pointer, str, str]]] = {}
         self._manifests: dict[Oid, Manifest] = {}
         self._store: RemoteStore | None = None
         self._store_error: GitmlError | None = None
@@ -193,20 +192,26 @@ class RevisionFiles:
         return None
 
     def _lock_owner(self, commit: str, rev: str, relpath: str) -> tuple[str, Pointer, str] | None:
-        entries = self._lock_at(commit, rev)
         candidates = set(_self_and_parents(relpath))
-        for name, entry in entries.items():
-            for out in entry.outs:
-                if out.path in candidates:
-                    return out.path, out.pointer(), f"{rev}:{LOCK_FILE} (stage '{name}')"
+        for path, pointer, lock, stage in self._lock_outs_at(commit):
+            if path in candidates:
+                return path, pointer, f"{rev}:{lock} (stage '{stage}')"
         return None
 
-    def _lock_at(self, commit: str, rev: str) -> dict[str, LockEntry]:
+    def _lock_outs_at(self, commit: str) -> list[tuple[str, Pointer, str, str]]:
+        """(path, pointer, lock file, stage) of every out in every gitml.lock at `commit`,
+        pipelines in subfolders included."""
         if commit not in self._locks:
-            from gitml.pipeline.lockfile import parse_lock
+            from gitml.pipeline.project import lock_entries_at, lock_path
 
-            raw = self.cat.read_path(commit, LOCK_FILE)
-            self._locks[commit] = {} if raw is None else parse_lock(raw, f"{rev}:{LOCK_FILE}")
+            outs: list[tuple[str, Pointer, str, str]] = []
+            found = lock_entries_at(self.root, commit)
+            if found is not None:
+                pipeline, entries = found
+                for key, entry in entries.items():
+                    file, name = pipeline.origin.get(key, (PIPELINE_FILE, key))
+                    outs.extend((o.path, o.pointer(), lock_path(file), name) for o in entry.outs)
+            self._locks[commit] = outs
         return self._locks[commit]
 
     def _absence_reason(self, commit: str, rev: str, relpath: str) -> str:
