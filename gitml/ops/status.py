@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import GitmlError, PathError
 from gitml.outputs import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.pointer import Pointer
@@ -136,6 +137,7 @@ def _pipeline(ws: Workspace) -> Any:
 def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
     """Outputs whose workspace content differs from their pointer; unreadable pointers
     come back with state "error" (the CLI reports them on stderr and exits 1)."""
+    refuse_if_interrupted(ws.tmp_dir, outputs)
     tracked = outputs
     results = []
     try:
