@@ -1,0 +1,242 @@
+"""`gitml lineage --find FILE`: the commits and paths where FILE's exact bytes were a
+tracked output (a pointer file's output, a file inside a tracked directory, or a cached
+stage out recorded in a gitml.lock).
+
+It reads blobs, not commits: one `git log --all --raw` limited to pointer and lock files
+lists every version of them each commit introduced; each distinct blob is read once
+through one `git cat-file --batch`, and only blobs whose bytes name the content id (or a
+directory manifest, looked up in the local cache) are parsed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitml import git
+from gitml.cache import Cache
+from gitml.errors import GitmlError
+from gitml.hashing import Oid
+from gitml.pipeline import LOCK_FILE
+from gitml.pointer import POINTER_SUFFIX, output_path_for, parse_pointer
+
+if TYPE_CHECKING:
+    from gitml.workspace import Workspace
+
+_ZERO = "0" * 40
+# A directory out in gitml.lock's fixed layout (path, oid, size, nfiles): its manifest id.
+_LOCKED_DIR = re.compile(rb"oid: (blake3:[0-9a-f]{64})\s+size: \d+\s+nfiles:")
+
+
+@dataclass(frozen=True)
+class Introduced:
+    """A commit that made `blob` the version of a pointer or lock file at `path`."""
+
+    commit: str
+    date: str
+    subject: str
+    path: str
+    blob: str
+
+
+@dataclass(frozen=True)
+class Match:
+    commit: str
+    date: str
+    subject: str
+    path: str  # the output (or the file inside a tracked directory)
+    kind: str  # "added" or "stage_out"
+    stage: str | None = None
+    inside: str | None = None  # the tracked directory holding the file
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "commit": self.commit,
+            "date": self.date,
+            "subject": self.subject,
+            "path": self.path,
+            "kind": self.kind,
+        }
+        if self.stage is not None:
+            data["stage"] = self.stage
+        if self.inside is not None:
+            data["inside"] = self.inside
+        return data
+
+
+@dataclass
+class Found:
+    oid: Oid
+    matches: list[Match] = field(default_factory=list)
+    refs: dict[str, list[str]] = field(default_factory=dict)  # ref -> paths at its tip
+    workspace: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "oid": str(self.oid),
+            "found": bool(self.matches or self.workspace),
+            "matches": [m.to_json() for m in self.matches],
+            "refs": self.refs,
+            "workspace": self.workspace,
+        }
+
+
+def _is_lock(path: str) -> bool:
+    return path.rpartition("/")[2] == LOCK_FILE
+
+
+def history_versions(root: Path) -> list[Introduced]:
+    """Every version of a pointer or lock file that a commit of any ref introduced."""
+    out = git.run_bytes(
+        root,
+        [
+            "log", "--all", "--format=%x01%H%x00%aI%x00%s", "--raw", "--no-renames",
+            "--no-abbrev", "-z", "--", f"*{POINTER_SUFFIX}", f"*{LOCK_FILE}",
+        ],
+    )  # fmt: skip
+    versions: list[Introduced] = []
+    for chunk in out.split(b"\x01"):
+        fields = chunk.split(b"\0")
+        if len(fields) < 3:
+            continue
+        commit, date, subject = (f.decode("utf-8", "replace") for f in fields[:3])
+        rest = fields[3:]
+        for i in range(0, len(rest) - 1, 2):
+            record = rest[i].lstrip(b"\n").decode("ascii", "replace").split()
+            if len(record) != 5 or not record[0].startswith(":"):
+                continue
+            blob, path = record[3], os.fsdecode(rest[i + 1])
+            if blob == _ZERO or not (path.endswith(POINTER_SUFFIX) or _is_lock(path)):
+                continue
+            versions.append(Introduced(commit, date, subject, path, blob))
+    return versions
+
+
+class _Matcher:
+    """Which outputs of a pointer or lock blob hold `oid`."""
+
+    def __init__(self, oid: Oid, cache: Cache | None) -> None:
+        self.oid = oid
+        self.needle = oid.hexdigest.encode()
+        self.cache = cache
+        self._manifests: dict[Oid, list[str]] = {}
+
+    def in_manifest(self, manifest_oid: Oid) -> list[str]:
+        """Files of a cached directory manifest that have the content id."""
+        if manifest_oid not in self._manifests:
+            files: list[str] = []
+            if self.cache is not None and self.cache.exists(manifest_oid):
+                data = self.cache.read_bytes(manifest_oid)
+                if self.needle in data:
+                    from gitml.manifest import parse_manifest
+
+                    manifest = parse_manifest(data, f"manifest {manifest_oid}")
+                    files = [e.relpath for e in manifest if e.oid == self.oid]
+            self._manifests[manifest_oid] = files
+        return self._manifests[manifest_oid]
+
+    def output(self, path: str, oid: Oid, is_dir: bool) -> list[tuple[str, str | None]]:
+        """(file path, containing directory or None) where `path` with `oid` holds it."""
+        if oid == self.oid:
+            return [(path, None)]
+        if is_dir:
+            return [(f"{path}/{f}", path) for f in self.in_manifest(oid)]
+        return []
+
+    def pointer(self, path: str, data: bytes) -> list[tuple[str, str | None, str | None]]:
+        if self.needle not in data and b"kind: dir" not in data:
+            return []
+        try:
+            pointer = parse_pointer(data, path)
+        except GitmlError:
+            return []  # a malformed historical pointer holds nothing we can name
+        found = self.output(output_path_for(path), pointer.oid, pointer.kind == "dir")
+        return [(p, inside, None) for p, inside in found]
+
+    def lock(self, path: str, data: bytes) -> list[tuple[str, str | None, str | None]]:
+        if self.needle not in data and not any(
+            self.in_manifest(Oid.parse(m.decode())) for m in _LOCKED_DIR.findall(data)
+        ):
+            return []
+        from gitml.pipeline.lockfile import parse_lock
+
+        try:
+            entries = parse_lock(data, path)
+        except GitmlError:
+            return []
+        base = path.rpartition("/")[0]
+        found: list[tuple[str, str | None, str | None]] = []
+        for stage, entry in entries.items():
+            for out in entry.outs:
+                out_path = f"{base}/{out.path}" if base else out.path
+                for p, inside in self.output(out_path, out.oid, out.is_dir):
+                    found.append((p, inside, stage))
+        return found
+
+
+def find(root: Path, oid: Oid, workspace: Workspace | None) -> Found:
+    """Where bytes with content id `oid` were a tracked output, in every commit of every
+    ref, and in the workspace's current pointers and gitml.lock."""
+    cache = workspace.cache if workspace is not None else None
+    versions = history_versions(root)
+    matcher = _Matcher(oid, cache)
+    blobs = list(dict.fromkeys(v.blob for v in versions))
+    hits: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
+    with git.CatFile(root) as cat:
+        contents = cat.read_many(blobs)
+    for v in versions:
+        key = (v.blob, v.path)
+        if key in hits:
+            continue
+        found = contents.get(v.blob)
+        if found is None:
+            hits[key] = []
+            continue
+        data = found[1]
+        hits[key] = (
+            matcher.lock(v.path, data) if _is_lock(v.path) else matcher.pointer(v.path, data)
+        )
+    result = Found(oid)
+    holding: dict[tuple[str, str], list[str]] = {}
+    for v in versions:
+        for path, inside, stage in hits[(v.blob, v.path)]:
+            kind = "added" if stage is None else "stage_out"
+            result.matches.append(Match(v.commit, v.date, v.subject, path, kind, stage, inside))
+            holding.setdefault((v.path, v.blob), []).append(path)
+    result.refs = _refs_holding(root, holding)
+    if workspace is not None:
+        result.workspace = _in_workspace(workspace, matcher)
+    return result
+
+
+def _in_workspace(ws: Workspace, matcher: _Matcher) -> list[str]:
+    from gitml.history import workspace_outputs
+
+    found: list[str] = []
+    for output in workspace_outputs(ws).values():
+        pointer = output.pointer
+        found += [p for p, _ in matcher.output(output.path, pointer.oid, pointer.kind == "dir")]
+    return found
+
+
+def _refs_holding(root: Path, holding: dict[tuple[str, str], list[str]]) -> dict[str, list[str]]:
+    """{ref: [output paths]} for branch and tag tips whose tree has a matching version of a
+    pointer or lock file (`holding`: (file, blob) -> the outputs it names)."""
+    if not holding:
+        return {}
+    out = git.run_bytes(
+        root, ["for-each-ref", "--format=%(refname:short)", "refs/heads", "refs/tags"]
+    )
+    refs = [r for r in out.decode("utf-8", "replace").splitlines() if r]
+    files = sorted({file for file, _ in holding})
+    queries = [(ref, file) for ref in refs for file in files]
+    request = "".join(f"{ref}:{file}\n" for ref, file in queries).encode()
+    answer = git.run_bytes(root, ["cat-file", "--batch-check=%(objectname)"], input=request)
+    result: dict[str, list[str]] = {}
+    for (ref, file), line in zip(queries, answer.decode().splitlines(), strict=False):
+        for path in holding.get((file, line.strip()), []):
+            result.setdefault(ref, []).append(path)
+    return result
