@@ -185,8 +185,7 @@ def find(root: Path, oid: Oid, workspace: Workspace | None) -> Found:
     matcher = _Matcher(oid, cache)
     blobs = list(dict.fromkeys(v.blob for v in versions))
     hits: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
-    with git.CatFile(root) as cat:
-        contents = cat.read_many(blobs)
+    contents = git.cat_blobs(root, blobs)
     for v in versions:
         key = (v.blob, v.path)
         if key in hits:
@@ -195,9 +194,8 @@ def find(root: Path, oid: Oid, workspace: Workspace | None) -> Found:
         if found is None:
             hits[key] = []
             continue
-        data = found[1]
         hits[key] = (
-            matcher.lock(v.path, data) if _is_lock(v.path) else matcher.pointer(v.path, data)
+            matcher.lock(v.path, found) if _is_lock(v.path) else matcher.pointer(v.path, found)
         )
     result = Found(oid)
     holding: dict[tuple[str, str], list[str]] = {}
@@ -213,12 +211,21 @@ def find(root: Path, oid: Oid, workspace: Workspace | None) -> Found:
 
 
 def _in_workspace(ws: Workspace, matcher: _Matcher) -> list[str]:
-    from gitml.history import workspace_outputs
-
+    """Outputs of the work tree's pointer files and gitml.lock that hold the bytes (each
+    pointer is read raw and parsed only when it can match, as in history)."""
     found: list[str] = []
-    for output in workspace_outputs(ws).values():
-        pointer = output.pointer
-        found += [p for p, _ in matcher.output(output.path, pointer.oid, pointer.kind == "dir")]
+    files = [*git.list_pointer_files(ws.root)]
+    if (ws.root / LOCK_FILE).is_file():
+        files.append(LOCK_FILE)
+    for file in files:
+        if file.startswith(".gitml/"):
+            continue
+        try:
+            data = (ws.root / file).read_bytes()
+        except OSError:
+            continue
+        hits = matcher.lock(file, data) if _is_lock(file) else matcher.pointer(file, data)
+        found += [path for path, _, _ in hits]
     return found
 
 
