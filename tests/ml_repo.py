@@ -7,6 +7,9 @@ plots and report tests.
     train: train.py, data/clean.csv, data/images, params train.lr/train.epochs
            -> model.bin, metrics.json (metrics), loss.csv (plots, x=step y=loss)
 
+With `gallery`, a stage `gallery` also draws one plot of each kind under plots/
+(confusion, bar, scatter, line from TSV, a PNG image).
+
 Commit "train" records the run; `retrain(root, lr)` changes the learning rate, re-runs
 and commits, so each commit has different metrics and plot data.
 """
@@ -51,6 +54,47 @@ stages:
       - loss.csv: {x: step, y: loss, title: Training loss}
 """
 
+GALLERY = """\
+import json, struct, zlib, yaml
+lr = yaml.safe_load(open("params.yaml"))["train"]["lr"]
+with open("plots/confusion.csv", "w") as f:
+    f.write("actual,predicted\\n")
+    for i in range(40):
+        actual = ["cat", "dog", "bird"][i % 3]
+        wrong = (i * 7) % 10 < int(10 * lr)
+        f.write(f"{actual},{['dog', 'bird', 'cat'][i % 3] if wrong else actual}\\n")
+json.dump({"importance": [{"feature": n, "weight": round(w * (1 + lr), 3)}
+           for n, w in [("age", 0.5), ("income", 0.3), ("city", 0.2)]]},
+          open("plots/importance.json", "w"))
+yaml.safe_dump([{"predicted": round(i / 10 + lr, 3), "actual": i / 10} for i in range(10)],
+               open("plots/scatter.yaml", "w"))
+with open("plots/roc.tsv", "w") as f:
+    f.write("fpr\\ttpr\\n")
+    for i in range(11):
+        f.write(f"{i / 10}\\t{round(min(1, (i / 10) ** (lr * 3)), 4)}\\n")
+def chunk(kind, data):
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+shade = int(255 * lr)
+rows = b"".join(b"\\0" + bytes([shade, 80, 255 - shade]) * 16 for _ in range(16))
+png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+open("plots/sample.png", "wb").write(png)
+"""
+
+GALLERY_STAGE = """\
+  gallery:
+    cmd: python gallery.py
+    deps: [gallery.py]
+    params: [train.lr]
+    plots:
+      - plots/confusion.csv: {template: confusion, x: actual, y: predicted}
+      - plots/importance.json: {template: bar, x: feature, y: weight}
+      - plots/scatter.yaml: {template: scatter, x: actual, y: predicted}
+      - plots/roc.tsv: {x: fpr, y: tpr, x_label: false positive rate, y_label: true positive rate}
+      - plots/sample.png
+"""
+
 RAW = b"id,value\n1,alpha\n2,beta\n3,gamma\n"
 
 
@@ -58,7 +102,7 @@ def params(lr: float, epochs: int = 5) -> str:
     return f"train:\n  lr: {lr}\n  epochs: {epochs}\n"
 
 
-def build(path: Path) -> Path:
+def build(path: Path, *, gallery: bool = False) -> Path:
     root = make_repo(path)
     run_gitml("init", cwd=root)
     write(root / "data" / "raw.csv", RAW)
@@ -70,7 +114,10 @@ def build(path: Path) -> Path:
     write(root / "prep.py", PREP)
     write(root / "train.py", TRAIN)
     write(root / "params.yaml", params(0.1))
-    write(root / "gitml.yaml", PIPELINE)
+    write(root / "gitml.yaml", PIPELINE + (GALLERY_STAGE if gallery else ""))
+    if gallery:
+        write(root / "gallery.py", GALLERY)
+        (root / "plots").mkdir()
     run_gitml("repro", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-qm", "train", cwd=root)

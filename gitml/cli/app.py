@@ -251,6 +251,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.doctor_cmd": ("doctor",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
     "gitml.cli.lineage_cmds": ("lineage",),
+    "gitml.cli.plots_cmds": ("plots",),
 }
 _registered: set[str] = set()
 

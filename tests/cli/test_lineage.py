@@ -157,6 +157,5 @@ def test_verify_passes_then_names_what_is_missing_then_finds_it_on_the_remote(
     broken = run_gitml("lineage", "--verify", "model.bin", cwd=root, check=False)
     assert broken.returncode == 1
     assert broken.stderr.strip().splitlines() == [
-        f"gitml: missing: data/raw.csv ({raw_oid}): not in the cache "
-        "(remote: no remote configured)"
+        f"gitml: missing: data/raw.csv ({raw_oid}): not in the cache (remote: no remote configured)"
     ]
