@@ -252,6 +252,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
     "gitml.cli.lineage_cmds": ("lineage",),
     "gitml.cli.plots_cmds": ("plots",),
+    "gitml.cli.report_cmd": ("report",),
 }
 _registered: set[str] = set()
 

@@ -39,3 +39,17 @@ def test_plots_page_draws_every_chart_in_chromium(tmp_path: Path) -> None:
         assert section["labels"][:1] == labels[:1] and labels[1] in section["labels"], path
     assert by_path["plots/sample.png"]["imgs"] == [{"ok": True}] * 3
     assert rendered.screenshot is not None and rendered.screenshot.stat().st_size > 10_000
+
+
+def test_report_page_draws_in_chromium(tmp_path: Path) -> None:
+    chromium_or_skip()
+    root = build(tmp_path / "repo")
+    retrain(root, 0.2)
+    run_gitml("report", cwd=root)
+    rendered = render(root / "gitml_report" / "index.html", "report")
+    assert rendered.errors == []
+    assert [s["path"] for s in rendered.sections] == ["metrics.json:auc", "metrics.json:loss"]
+    for section in rendered.sections:
+        (chart,) = section["svgs"]
+        assert chart["w"] > 300 and chart["h"] > 100 and chart["marks"] == 1
+        assert section["labels"] == ["commit", section["path"]]
