@@ -26,20 +26,29 @@ from gitml.pointer import POINTER_SUFFIX, output_path_for, parse_pointer
 if TYPE_CHECKING:
     from gitml.workspace import Workspace
 
-_ZERO = "0" * 40
+_ZERO = b"0" * 40
+# A directory pointer's manifest id (docs/spec/pointer.md: kind comes before oid).
+_DIR_POINTER = re.compile(rb"\nkind: dir\noid: (blake3:[0-9a-f]{64})\n")
 # A directory out in gitml.lock's fixed layout (path, oid, size, nfiles): its manifest id.
 _LOCKED_DIR = re.compile(rb"oid: (blake3:[0-9a-f]{64})\s+size: \d+\s+nfiles:")
 
 
 @dataclass(frozen=True)
 class Introduced:
-    """A commit that made `blob` the version of a pointer or lock file at `path`."""
+    """A commit that made `blob` the version of a pointer or lock file at `raw_path`.
+    The commit's fields stay raw bytes until a match needs them (10,000s of versions)."""
 
-    commit: str
-    date: str
-    subject: str
-    path: str
+    header: bytes  # b"<commit>\0<ISO date>\0<subject>"
+    raw_path: bytes
     blob: str
+
+    @property
+    def path(self) -> str:
+        return os.fsdecode(self.raw_path)
+
+    def commit_fields(self) -> tuple[str, str, str]:
+        commit, date, subject = self.header.decode("utf-8", "replace").split("\0", 2)
+        return commit, date, subject
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,11 @@ def _is_lock(path: str) -> bool:
     return path.rpartition("/")[2] == LOCK_FILE
 
 
+# One `--raw -z` record: ":<mode> <mode> <old blob> <new blob> <status>\0<path>\0".
+_RAW_RECORD = re.compile(rb"\n?:\d+ \d+ [0-9a-f]+ ([0-9a-f]+) [A-Z]\d*\0([^\0]*)\0")
+_LOCK_NAME = LOCK_FILE.encode()
+
+
 def history_versions(root: Path) -> list[Introduced]:
     """Every version of a pointer or lock file that a commit of any ref introduced."""
     out = git.run_bytes(
@@ -97,21 +111,19 @@ def history_versions(root: Path) -> list[Introduced]:
             "--no-abbrev", "-z", "--", f"*{POINTER_SUFFIX}", f"*{LOCK_FILE}",
         ],
     )  # fmt: skip
+    suffix = POINTER_SUFFIX.encode()
     versions: list[Introduced] = []
     for chunk in out.split(b"\x01"):
-        fields = chunk.split(b"\0")
-        if len(fields) < 3:
+        fields = chunk.split(b"\0", 3)
+        if len(fields) < 4:
             continue
-        commit, date, subject = (f.decode("utf-8", "replace") for f in fields[:3])
-        rest = fields[3:]
-        for i in range(0, len(rest) - 1, 2):
-            record = rest[i].lstrip(b"\n").decode("ascii", "replace").split()
-            if len(record) != 5 or not record[0].startswith(":"):
+        header = b"\0".join(fields[:3])
+        for blob, raw_path in _RAW_RECORD.findall(fields[3]):
+            if blob == _ZERO or not (
+                raw_path.endswith(suffix) or raw_path.rpartition(b"/")[2] == _LOCK_NAME
+            ):
                 continue
-            blob, path = record[3], os.fsdecode(rest[i + 1])
-            if blob == _ZERO or not (path.endswith(POINTER_SUFFIX) or _is_lock(path)):
-                continue
-            versions.append(Introduced(commit, date, subject, path, blob))
+            versions.append(Introduced(header, raw_path, blob.decode()))
     return versions
 
 
@@ -147,8 +159,10 @@ class _Matcher:
         return []
 
     def pointer(self, path: str, data: bytes) -> list[tuple[str, str | None, str | None]]:
-        if self.needle not in data and b"kind: dir" not in data:
-            return []
+        if self.needle not in data:
+            manifest = _DIR_POINTER.search(data)
+            if manifest is None or not self.in_manifest(Oid.parse(manifest[1].decode())):
+                return []
         try:
             pointer = parse_pointer(data, path)
         except GitmlError:
@@ -184,25 +198,25 @@ def find(root: Path, oid: Oid, workspace: Workspace | None) -> Found:
     versions = history_versions(root)
     matcher = _Matcher(oid, cache)
     blobs = list(dict.fromkeys(v.blob for v in versions))
-    hits: dict[tuple[str, str], list[tuple[str, str | None, str | None]]] = {}
     contents = git.cat_blobs(root, blobs)
+    hits: dict[tuple[str, bytes], list[tuple[str, str | None, str | None]]] = {}
     for v in versions:
-        key = (v.blob, v.path)
+        key = (v.blob, v.raw_path)
         if key in hits:
             continue
-        found = contents.get(v.blob)
-        if found is None:
+        data = contents.get(v.blob)
+        if data is None:
             hits[key] = []
             continue
-        hits[key] = (
-            matcher.lock(v.path, found) if _is_lock(v.path) else matcher.pointer(v.path, found)
-        )
+        path = v.path
+        hits[key] = matcher.lock(path, data) if _is_lock(path) else matcher.pointer(path, data)
     result = Found(oid)
     holding: dict[tuple[str, str], list[str]] = {}
     for v in versions:
-        for path, inside, stage in hits[(v.blob, v.path)]:
+        for path, inside, stage in hits[(v.blob, v.raw_path)]:
             kind = "added" if stage is None else "stage_out"
-            result.matches.append(Match(v.commit, v.date, v.subject, path, kind, stage, inside))
+            commit, date, subject = v.commit_fields()
+            result.matches.append(Match(commit, date, subject, path, kind, stage, inside))
             holding.setdefault((v.path, v.blob), []).append(path)
     result.refs = _refs_holding(root, holding)
     if workspace is not None:
