@@ -48,6 +48,7 @@ class StageResult:
     reasons: list[Reason] = field(default_factory=list)
     returncode: int | None = None
     message: str = ""
+    duration_s: float | None = None  # wall time of judging, running and recording it
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
@@ -56,6 +57,8 @@ class StageResult:
             data["returncode"] = self.returncode
         if self.message:
             data["message"] = self.message
+        if self.duration_s is not None:
+            data["duration_s"] = self.duration_s
         return data
 
 
@@ -79,6 +82,7 @@ class ReproOptions:
     jobs: int = 1
     run_cache: bool = True
     stage_output_to_stderr: bool = False  # --json: stdout holds only the JSON document
+    capture_output: bool = False  # stage output goes line by line to `output` (exp run)
 
 
 Emit = Callable[[str], None]
@@ -191,7 +195,7 @@ class _Runner:
                             and all(p in self.results for p in parents)
                         ):
                             pending.remove(name)
-                            running[pool.submit(self.stage, name)] = name
+                            running[pool.submit(self._timed_stage, name)] = name
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -216,6 +220,14 @@ class _Runner:
                     proc.terminate()
 
     # One stage -------------------------------------------------------------
+
+    def _timed_stage(self, name: str) -> StageResult:
+        import time
+
+        start = time.monotonic()
+        result = self.stage(name)
+        result.duration_s = round(time.monotonic() - start, 3)
+        return result
 
     def stage(self, name: str) -> StageResult:
         stage = self.pipeline.stages[name]
@@ -380,7 +392,7 @@ class _Runner:
     def _run_one(self, name: str, command: str, cwd: object, env: dict[str, str]) -> int:
         argv = _shell_argv(command)
         try:
-            if self.parallel:
+            if self.parallel or self.options.capture_output:
                 proc = subprocess.Popen(
                     argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
