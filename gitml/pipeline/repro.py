@@ -256,14 +256,24 @@ class _Runner:
                 if self._try_run_cache(stage, deps_locked, params):
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
-                self._prepare_outs(stage)
-            self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
-            code = self._run_commands(stage)
-            if code != 0:
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                return StageResult(name, FAILED, reasons, code, f"command {how}")
-            with self.book:
-                self._commit(stage, deps_locked, params)
+                claim_key = self._claimable_key(stage, deps_locked, params)
+            with self._claim(claim_key):
+                if claim_key is not None:
+                    with self.book:  # a run that held the claim may have just saved this one
+                        if self._try_run_cache(stage, deps_locked, params):
+                            self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
+                            return StageResult(name, RESTORED, reasons)
+                with self.book:
+                    self._prepare_outs(stage)
+                self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                code = self._run_commands(stage)
+                if code != 0:
+                    how = (
+                        f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    )
+                    return StageResult(name, FAILED, reasons, code, f"command {how}")
+                with self.book:
+                    self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
@@ -292,6 +302,25 @@ class _Runner:
         self._restore_outs(hit.entry.outs)
         self._write_lock(stage, deps, params, hit.entry.outs)
         return True
+
+    def _claimable_key(
+        self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
+    ) -> str | None:
+        """The run key to claim before running: only when the run-cache is in use."""
+        from gitml.pipeline import runcache
+
+        if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
+            return None
+        return runcache.run_key(
+            stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, [o.path for o in stage.outs]
+        )
+
+    def _claim(self, key: str | None) -> contextlib.AbstractContextManager[None]:
+        """Experiments in parallel worktrees share the cache: the same run started twice
+        at the same moment runs once; the second waits here, then restores it."""
+        from gitml.pipeline import runcache
+
+        return contextlib.nullcontext() if key is None else runcache.claim(self.ws.cache, key)
 
     def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
         """Only outs are missing and the lock entry still holds for everything else: put

@@ -186,6 +186,23 @@ def entry_objects(cache: Cache, entry_oid: Oid) -> list[Oid]:
     return [entry_oid, *dict.fromkeys(present)]
 
 
+@contextlib.contextmanager
+def claim(cache: Cache, key: str) -> Iterator[None]:
+    """Hold the run `key` while running it (waiting for any other holder): processes that
+    share a cache run a given stage run once; the others then find it in the run-cache.
+    `<cache>/runs/claims/` is not a key shard (not two hex digits)."""
+    import fcntl
+
+    directory = cache.root / RUNS_DIR / "claims"
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / key, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class Hit:
     key: str
