@@ -4,24 +4,12 @@ run-cache entries, never in `gitml.lock` (which must not change from run to run)
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitml import __version__, git
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def is_dirty(root: Path) -> bool:
-    """Whether git-tracked files differ from HEAD (untracked files do not count)."""
-    out = git.run_bytes(root, ["status", "--porcelain", "--untracked-files=no", "-z"])
-    return bool(out.strip(b"\0"))
+from gitml.pipeline.runmeta import host_meta, now_iso
 
 
 @dataclass
@@ -30,13 +18,11 @@ class RunClock:
 
     root: Path
     started: str = field(default_factory=now_iso)
-    head: str | None = None
-    dirty: bool = False
+    host: dict[str, object] = field(default_factory=dict)
     _t0: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
-        self.head = git.head_commit(self.root)
-        self.dirty = is_dirty(self.root)
+        self.host = host_meta(self.root)
 
     def elapsed(self) -> float:
         return round(time.monotonic() - self._t0, 3)
@@ -45,10 +31,7 @@ class RunClock:
         return {
             "started": self.started,
             "duration_s": self.elapsed(),
-            "host": socket.gethostname(),
-            "gitml_version": __version__,
-            "head": self.head,
-            "dirty": self.dirty,
+            **self.host,
             "stages": {
                 r.name: {"duration_s": r.duration_s, "outcome": r.outcome}
                 for r in stage_results

@@ -49,11 +49,12 @@ def enqueue(
     the params files) so a bad key fails at `--queue`, not later."""
     from gitml.exp import meta
     from gitml.exp.worktree import temporary_worktree
+    from gitml.pipeline.runmeta import now_iso
 
     info: dict[str, Any] = {
         "name": name,
         "state": QUEUED,
-        "created": meta.now_iso(),
+        "created": now_iso(),
         "overrides": _encode(assignments),
         "targets": list(targets),
     }

@@ -162,6 +162,8 @@ class _Runner:
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._procs_lock = threading.Lock()
         self.cancelled = threading.Event()
+        self._started: dict[str, tuple[str, float]] = {}
+        self._host_meta: dict[str, object] | None = None
 
     def emit(self, stage: str, text: str) -> None:
         self.emit_raw(f"[{stage}] {text}" if self.parallel else text)
@@ -224,10 +226,28 @@ class _Runner:
     def _timed_stage(self, name: str) -> StageResult:
         import time
 
+        from gitml.pipeline.runmeta import now_iso
+
         start = time.monotonic()
+        self._started[name] = (now_iso(), start)
         result = self.stage(name)
         result.duration_s = round(time.monotonic() - start, 3)
         return result
+
+    def _run_meta(self, name: str) -> dict[str, object]:
+        """What the run-cache entry of a stage run records besides the lock entry."""
+        import time
+
+        from gitml.pipeline.runmeta import host_meta
+
+        if self._host_meta is None:
+            self._host_meta = host_meta(self.ws.root)
+        started, t0 = self._started.get(name, (None, time.monotonic()))
+        return {
+            **self._host_meta,
+            "started": started,
+            "duration_s": round(time.monotonic() - t0, 3),
+        }
 
     def stage(self, name: str) -> StageResult:
         stage = self.pipeline.stages[name]
@@ -458,7 +478,7 @@ class _Runner:
             outs.append(LockedPath.from_pointer(out.path, found.pointer()))
         entry = self._write_lock(stage, deps, params, tuple(outs))
         if runcache.eligible(stage):
-            runcache.save(self.ws.cache, entry)
+            runcache.save(self.ws.cache, entry, self._run_meta(stage.name))
 
     def _ignore(self, relpath: str) -> None:
         target = self.ws.abspath(relpath)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.cli.exp_support import log_env, make_pipeline, ran
-from tests.cli.helpers import assert_user_error, read_tree, verify_cache
+from tests.cli.helpers import assert_user_error, object_path, read_tree, verify_cache
 from tests.conftest import git, run_gitml
 
 
@@ -233,3 +233,58 @@ def test_gc_keeps_what_experiments_reference(pipe: Path) -> None:
     assert model.exists()
     gm(pipe, "exp", "apply", "kept")
     assert (pipe / "model.bin").read_text().startswith("model lr=0.1 ")
+
+
+def _run_entries(root: Path) -> list[dict[str, Any]]:
+    """Every run-cache entry in the cache, parsed (as a reader of the format would)."""
+    entries = []
+    runs = root / ".gitml" / "cache" / "runs"
+    for marker in runs.glob("??/*/*"):
+        data = object_path(root, "blake3:" + marker.name).read_bytes()
+        assert data.startswith(b"gitml-run 1\n")
+        entries.append(json.loads(data.split(b"\n", 1)[1]))
+    return entries
+
+
+def _epochs(entry: dict[str, Any]) -> Any:
+    return entry["params"]["params.yaml"].get("train", {}).get("epochs")
+
+
+def test_repro_json_carries_run_metadata_kept_in_the_run_cache_not_the_lock(
+    tmp_path: Path, pipe: Path
+) -> None:
+    head = git("rev-parse", "HEAD", cwd=pipe).strip()
+    lock = (pipe / "gitml.lock").read_bytes()
+    out = json.loads(gm(pipe, "repro", "--json").stdout)  # nothing to do
+    assert [s["outcome"] for s in out["stages"]] == ["unchanged", "unchanged"]
+    assert (pipe / "gitml.lock").read_bytes() == lock  # byte-identical after a no-op repro
+    assert out["meta"]["head"] == head and out["meta"]["dirty"] is False
+
+    params = pipe / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 2", "epochs: 3"))
+    out = json.loads(gm(pipe, "repro", "--json").stdout)
+    meta = out["meta"]
+    assert {"started", "duration_s", "host", "gitml_version", "head", "dirty", "stages"} <= set(
+        meta
+    )
+    assert meta["dirty"] is True and meta["stages"]["train"]["duration_s"] > 0
+    assert out["params"]["params.yaml"]["train.epochs"] == 3
+    assert out["metrics"]["metrics.json"]["acc"] == 0.91
+    lock = (pipe / "gitml.lock").read_bytes()
+    assert b"duration" not in lock and b"host" not in lock
+    gm(pipe, "repro")
+    assert (pipe / "gitml.lock").read_bytes() == lock
+
+    trained = [e for e in _run_entries(pipe) if _epochs(e) == 3]
+    assert len(trained) == 1 and trained[0]["meta"]["head"] == head
+    assert trained[0]["meta"]["duration_s"] > 0
+
+    # The metadata travels with the run: push, then fetch into a clone.
+    run_gitml("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=pipe)
+    git("commit", "-q", "-am", "epochs 3", cwd=pipe)
+    gm(pipe, "push")
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(pipe), str(clone), cwd=tmp_path)
+    run_gitml("fetch", cwd=clone)  # the remote's absolute path came with .gitml/config
+    fetched = [e for e in _run_entries(clone) if _epochs(e) == 3]
+    assert fetched == trained
