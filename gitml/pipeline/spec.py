@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from gitml.pipeline.interpolate import (
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
 from gitml.pipeline.yamlio import load_yaml
+
+ReadAt = Callable[[str], bytes | None]  # relpath -> its bytes at one revision, None if absent
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
 _STAGE_KEYS = frozenset(
@@ -220,13 +222,19 @@ def build_stage(name: str, data: Mapping[str, Any], wdir: str, where: str) -> St
 
 
 class _Parser:
-    def __init__(self, root: Path, file: str, rev: str | None = None) -> None:
+    def __init__(
+        self, root: Path, file: str, rev: str | None = None, read: ReadAt | None = None
+    ) -> None:
         self.root = root
         self.file = file
         self.rev = rev  # vars files are read at this git revision (None: the workspace)
+        self._read = read  # reads them instead of `git show`, when given
         self._files: dict[str, dict[str, Any]] = {}
 
     def _load(self, relpath: str) -> dict[str, Any] | None:
+        if self._read is not None and self.rev is not None:
+            data = self._read(relpath)
+            return None if data is None else params_io.parse(data, f"{self.rev}:{relpath}")
         return params_io.load_at(self.root, self.rev, relpath)
 
     def _default_params(self) -> dict[str, Any] | None:
@@ -399,6 +407,12 @@ class _Parser:
 
 def parse_pipeline(data: bytes, root: Path, file: str = PIPELINE_FILE) -> Pipeline:
     return _Parser(root, file).parse(load_yaml(data, file))
+
+
+def parse_pipeline_at(data: bytes, root: Path, rev: str, read: ReadAt) -> Pipeline:
+    """gitml.yaml bytes committed at `rev`; `read(relpath)` gives its vars files there."""
+    where = f"{rev}:{PIPELINE_FILE}"
+    return _Parser(root, where, rev, read).parse(load_yaml(data, where))
 
 
 def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:
