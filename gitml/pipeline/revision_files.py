@@ -14,7 +14,7 @@ were at any revision, without a checkout.
 
 A RevisionFiles object is for one thread at a time.
 
-`ws` is a Workspace or the workspace's root path. `rev` is anything
+`ws` is a Workspace or a path inside one. `rev` is anything
 `gitml.revisions.resolve` accepts (branch, tag, sha, `HEAD~1`, and the kinds of reference
 appended to its resolvers); None means the file on disk in the workspace. `relpath` is
 workspace-relative with '/' separators.
@@ -92,7 +92,7 @@ class RevisionFiles:
     """Reads files at revisions of one workspace; close it (or use `with`) when done."""
 
     def __init__(self, ws: Workspace | Path, remote: str | None = None) -> None:
-        self.ws = ws if isinstance(ws, Workspace) else Workspace(Path(ws))
+        self.ws = ws if isinstance(ws, Workspace) else Workspace.find(Path(ws))
         self.root = self.ws.root
         self.remote = remote
         self.cat = git.CatFile(self.root)
