@@ -79,8 +79,12 @@ def revision_outputs(
     if raw_lock is not None:
         from gitml.pipeline.lockfile import lock_outputs_at
 
-        locked = lock_outputs_at(root, commit, raw_lock, label=rev, pushable_only=pushable_only)
-        for path, pointer in locked:
+        def read(relpath: str) -> bytes | None:
+            return cat.read_path(commit, relpath)
+
+        for path, pointer in lock_outputs_at(
+            root, raw_lock, read, rev, pushable_only=pushable_only
+        ):
             outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
     return dict(sorted(outputs.items()))
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitml.errors import FormatError, PathError
 from gitml.fsutil import atomic_write_bytes
 from gitml.hashing import Oid
 from gitml.paths import validate_relpath
-from gitml.pipeline import LOCK_FILE
+from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues
 from gitml.pipeline.yamlio import dump_yaml, load_yaml
 from gitml.pointer import Pointer
+
+if TYPE_CHECKING:
+    from gitml.pipeline.spec import ReadAt
 
 LOCK_VERSION = 1
 _HEADER = "# Written by `gitml repro`; do not edit by hand.\n"
@@ -225,16 +228,18 @@ def cached_outputs(
 
 
 def lock_outputs_at(
-    root: Path, commit: str, raw: bytes, *, label: str | None = None, pushable_only: bool = False
+    root: Path, raw: bytes, read: ReadAt, label: str, *, pushable_only: bool = False
 ) -> list[tuple[str, Pointer]]:
-    """Cached stage outs in `raw`, the gitml.lock committed at `commit`, for the stages of
-    gitml.yaml there (see `cached_outputs`); `label` names the revision in messages."""
-    from gitml.pipeline.spec import pipeline_at
+    """Cached stage outs in `raw`, the gitml.lock committed at revision `label`, for the
+    stages of gitml.yaml there (see `cached_outputs`); `read(relpath)` reads a file at
+    that revision (gitml.yaml, its vars files)."""
+    from gitml.pipeline.spec import parse_pipeline_at
 
-    pipeline = pipeline_at(root, commit, label=label)
-    if pipeline is None:
+    data = read(PIPELINE_FILE)
+    if data is None:
         return []
-    entries = parse_lock(raw, f"{label or commit}:{LOCK_FILE}")
+    pipeline = parse_pipeline_at(data, root, label, read)
+    entries = parse_lock(raw, f"{label}:{LOCK_FILE}")
     return cached_outputs(pipeline.stages, entries, pushable_only=pushable_only)
 
 
