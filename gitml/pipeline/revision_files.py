@@ -12,7 +12,9 @@ were at any revision, without a checkout.
             files.load(rev, "metrics.json")
         files.pipeline("HEAD~1")  # gitml.yaml as it was there (e.g. its plots), parsed
 
-A RevisionFiles object is for one thread at a time.
+A RevisionFiles object is for one thread at a time. Files are read whole into memory:
+this is for metrics, params, plots data and other small files; stream large data with
+`gitml.api.open(path, rev=...)`.
 
 `ws` is a Workspace or a path inside one. `rev` is anything
 `gitml.revisions.resolve` accepts (branch, tag, sha, `HEAD~1`, and the kinds of reference
