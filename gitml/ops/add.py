@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import fsutil, git, gitignore
+from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import PathError
 from gitml.hashing import Oid
 from gitml.outputs import (
@@ -171,6 +172,7 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
                 hint=f"run 'git rm -r --cached {shown}' first",
             )
         check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
+        refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
         results = []
         try:
             for relpath in relpaths:
@@ -191,6 +193,7 @@ def commit(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
                     raise PathError(f"{ws.display(relpath)} is not tracked by gitml")
         else:
             relpaths = tracked
+        refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
         results = []
         try:
             for relpath in relpaths:

@@ -186,13 +186,12 @@ def _with_lock_names(
     return result
 
 
-def lock_outputs_at(
-    root: Path, rev: str, *, pushable_only: bool = False
-) -> list[tuple[str, Pointer, str]]:
-    """(path, Pointer, lock file) of the cached stage outs in every gitml.lock at `rev`."""
+def lock_entries_at(root: Path, rev: str) -> tuple[Pipeline, dict[str, LockEntry]] | None:
+    """Every pipeline at `rev` as one, and the lock entry of each stage that has one, keyed
+    by stage address; None when `rev` has no pipeline."""
     pipeline = load_pipelines_at(root, rev)
     if pipeline is None:
-        return []
+        return None
     entries: dict[str, LockEntry] = {}
     for file in _files_of(pipeline):
         raw = git.show_file(root, rev, lock_path(file))
@@ -202,5 +201,16 @@ def lock_outputs_at(
         for key, (origin_file, name) in pipeline.origin.items():
             if origin_file == file and name in by_name:
                 entries[key] = by_name[name]
+    return pipeline, entries
+
+
+def lock_outputs_at(
+    root: Path, rev: str, *, pushable_only: bool = False
+) -> list[tuple[str, Pointer, str]]:
+    """(path, Pointer, lock file) of the cached stage outs in every gitml.lock at `rev`."""
+    found = lock_entries_at(root, rev)
+    if found is None:
+        return []
+    pipeline, entries = found
     outputs = cached_outputs(pipeline.stages, entries, pushable_only=pushable_only)
     return _with_lock_names(pipeline, outputs)

@@ -431,9 +431,10 @@ def parse_pipeline(
     return _Parser(root, where, rev, base).parse(load_yaml(data, where))
 
 
-def pipeline_at(root: Path, rev: str) -> Pipeline | None:
+def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:
     """Every gitml.yaml committed at git revision `rev` as one pipeline (their vars files
-    read at `rev` too), or None when that revision has none."""
+    read at `rev` too), or None when that revision has none. (`label`, the name the user
+    gave the revision, is accepted for callers that hold a commit id.)"""
     from gitml.pipeline.project import load_pipelines_at
 
     return load_pipelines_at(root, rev)
