@@ -75,6 +75,7 @@ class ReproOptions:
     force: bool = False
     dry: bool = False
     downstream: bool = False
+    single_item: bool = False  # only the targets, not the stages they need (DVC's -s)
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
@@ -98,6 +99,8 @@ def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]
     if not options.targets:
         return graph.order()
     names = pipeline.select(list(options.targets))
+    if options.single_item:
+        return graph.order(names)
     wanted = graph.downstream(names) if options.downstream else graph.upstream(names)
     return graph.order(wanted)
 
