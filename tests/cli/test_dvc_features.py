@@ -3,6 +3,7 @@ feature and the gitml way."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import run_gitml, write
@@ -64,3 +65,36 @@ def test_fetch_accepts_dvc_short_flags_for_all_branches_and_tags(
     run_gitml("push", cwd=repo)
     result = run_gitml("fetch", "-a", "-T", cwd=repo, check=False)
     assert result.returncode == 0, result.stderr
+
+
+CHAIN = """\
+stages:
+  a:
+    cmd: cp in.txt a.txt
+    deps: [in.txt]
+    outs: [a.txt]
+  b:
+    cmd: cp a.txt b.txt
+    deps: [a.txt]
+    outs: [b.txt]
+  c:
+    cmd: cp b.txt c.txt
+    deps: [b.txt]
+    outs: [c.txt]
+"""
+
+
+def test_repro_dry_agrees_with_repro_after_run_cache_restores(repo: Path) -> None:
+    write(repo / "gitml.yaml", CHAIN)
+    write(repo / "in.txt", "v1\n")
+    run_gitml("repro", cwd=repo)
+    write(repo / "in.txt", "v2\n")
+    run_gitml("repro", cwd=repo)
+    write(repo / "in.txt", "v1\n")  # back to inputs the run-cache has seen
+    dry = json.loads(run_gitml("repro", "--dry", "--json", cwd=repo).stdout)["stages"]
+    text = run_gitml("repro", "--dry", cwd=repo).stdout
+    real = json.loads(run_gitml("repro", "--json", cwd=repo).stdout)["stages"]
+    assert [s["outcome"] for s in real] == ["restored", "restored", "restored"]
+    assert [s["outcome"] for s in dry] == ["would restore"] * 3
+    assert text.count("from the run-cache") == 3
+    assert (repo / "c.txt").read_text() == "v1\n"
