@@ -960,6 +960,50 @@ class RemoteStore:
                 self._register(index)
         return len(doomed), dropped
 
+    # Verification (`gitml verify`) -----------------------------------------------------
+
+    def packed(self, oids: Collection[Oid]) -> tuple[dict[str, list[Oid]], list[Oid]]:
+        """`oids` grouped by the pack holding them, and those in no pack."""
+        batches, rest = self.pack_batches([Item(oid, 0, "") for oid in oids])
+        groups = {self._where[batch[0].oid][0]: [i.oid for i in batch] for batch in batches}
+        return groups, [i.oid for i in rest]
+
+    def check_pack(self, pack_id: str, wanted: Collection[Oid]) -> list[tuple[Oid | None, str]]:
+        """Read a pack and its index again from the remote (not the local index copy): the
+        index must be intact, the pack must hash to its name and each of `wanted` to its
+        id. Problems as (object, reason); object None for the pack or index as a whole."""
+        name = f"{PACKS}/{pack_id}"
+        problems: list[tuple[Oid | None, str]] = []
+        index = self._packs[pack_id]
+        with self._errors(f"downloading {name}.idx"):
+            try:
+                raw = self._cat(self._pack_path(pack_id, "idx"))
+            except FileNotFoundError:
+                raw = None
+                problems.append((None, f"{name}.idx is missing on remote '{self.name}'"))
+        if raw is not None:
+            try:
+                parse_index(raw, pack_id, f"pack index {name}.idx on remote '{self.name}'")
+            except IntegrityError as exc:
+                problems.append((None, exc.message))
+        with self._errors(f"downloading {name}.pack"):
+            try:
+                data = self._cat(self._pack_path(pack_id, "pack"))
+            except FileNotFoundError:
+                missing = f"{name}.pack is missing on remote '{self.name}'"
+                return [*problems, *((oid, missing) for oid in wanted)]
+        actual = hash_bytes(data)
+        if actual.hexdigest != pack_id:
+            problems.append(
+                (None, f"{name}.pack on remote '{self.name}' is corrupt (hashes to {actual})")
+            )
+        for oid in wanted:
+            offset, length = index.entries[oid]
+            blob = data[offset : offset + length]
+            if len(blob) != length or hash_bytes(blob) != oid:
+                problems.append((oid, f"{oid} in {name}.pack on remote '{self.name}' is corrupt"))
+        return problems
+
     # Format 2: chunks of large files -------------------------------------------------
 
     def _chunk_list_path(self, oid: Oid) -> str:

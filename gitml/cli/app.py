@@ -269,6 +269,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.hook_cmds": ("install", "git-hook"),
     "gitml.cli.doctor_cmd": ("doctor",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.verify_cmd": ("verify",),
 }
 _registered: set[str] = set()
 
