@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import io
 import json
 import os
@@ -1304,6 +1305,9 @@ _AUTH_CODES = {
 }
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def translate(name: str, what: str, exc: BaseException, where: str = "") -> RemoteError | None:
     """Map a library exception to a one-line RemoteError naming the remote (None: not ours)."""
     if isinstance(exc, RemoteError):
@@ -1330,8 +1334,12 @@ def translate(name: str, what: str, exc: BaseException, where: str = "") -> Remo
     if codes & _AUTH_CODES:
         code = sorted(codes & _AUTH_CODES)[0]
         return RemoteAuthError(f"remote '{name}': credentials rejected ({code})")
-    if codes & {"AccessDenied", "AllAccessDisabled", "AccountProblem", "Forbidden", "403"}:
+    if codes & {"AccessDenied", "AllAccessDisabled", "AccountProblem"}:
         return RemotePermissionError(f"remote '{name}': permission denied while {what}")
+    if codes & {"Forbidden", "403"}:  # a HEAD's 403 has no body: a bad key looks the same
+        return RemotePermissionError(
+            f"remote '{name}': credentials rejected or no permission while {what} (HTTP 403)"
+        )
     if "NoSuchBucket" in codes or (isinstance(exc, FileNotFoundError) and _is_missing_bucket(exc)):
         bucket = where.split("/", 1)[0] if where else "?"
         return RemoteNotFoundError(f"remote '{name}': bucket '{bucket}' does not exist")
@@ -1352,6 +1360,14 @@ def translate(name: str, what: str, exc: BaseException, where: str = "") -> Remo
     }:
         return RemoteUnreachableError(
             f"remote '{name}' is unreachable while {what}: {_first_line(exc)}"
+        )
+    full = next((e for e in chain if isinstance(e, OSError) and e.errno in _FULL), None)
+    if full is not None:
+        if what.startswith(("downloading", "reading", "opening")):  # into the local cache
+            return RemoteError(f"no space left on device in the local cache while {what}")
+        return RemoteError(
+            f"remote '{name}' is full: no space left on device at {where or 'the remote'} "
+            f"while {what}"
         )
     if isinstance(exc, PermissionError):
         target = f": {exc.filename}" if exc.filename else ""
