@@ -105,8 +105,8 @@ def run(
     clock = meta.RunClock(root)
     changed = overrides.apply(root, assignments)
     info: dict[str, Any] = {"name": name, "state": RUNNING, "created": clock.started}
-    files = recorded_files(root, changed)
-    running = refs.build_commit(root, ws.tmp_dir, baseline, files, name, info)
+    info["params"], _ = meta.pipeline_values(root)
+    running = refs.placeholder_commit(root, baseline, name, info)
     if queued_commit is None:
         refs.create_ref(refs_root, baseline, name, running)
     else:
