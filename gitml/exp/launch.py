@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from gitml.errors import UsageError
-from gitml.exp import runner
+from gitml.exp import refs, runner
 from gitml.exp.overrides import Assignment
 from gitml.exp.runner import Emit, ExpRun, Output
 from gitml.workspace import Workspace
@@ -27,7 +27,7 @@ def launch(
         from gitml.exp import queue as exp_queue
 
         return exp_queue.run_all(ws, jobs=jobs, emit=emit, output=output)
-    baseline = runner.baseline_of(ws.root)
+    baseline = refs.baseline_of(ws.root)
     names: list[str] = []
     for _ in runs:
         names.append(runner.pick_name(ws.root, baseline, name, set(names)))

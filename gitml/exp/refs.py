@@ -46,6 +46,17 @@ class ExpRef:
         return str(self.info.get("state", SUCCESS))
 
 
+def baseline_of(root: Path) -> str:
+    """HEAD's commit: the baseline new experiments start from and `exp show` lists."""
+    head = git.head_commit(root)
+    if head is None:
+        raise GitmlError(
+            "experiments need a baseline commit, and this repository has none yet",
+            hint="commit gitml.yaml, gitml.lock and the params files first",
+        )
+    return head
+
+
 def ref_name(baseline: str, name: str) -> str:
     return f"{EXPS_NAMESPACE}/{baseline}/{name}"
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import git
 from gitml.errors import GitmlError
 from gitml.exp import meta, names, overrides, refs
 from gitml.exp.refs import FAILED, RUNNING, SUCCESS
@@ -44,16 +43,6 @@ class ExpRun:
         if self.stages:
             data["stages"] = [s.to_json() for s in self.stages]
         return data
-
-
-def baseline_of(root: Path) -> str:
-    head = git.head_commit(root)
-    if head is None:
-        raise GitmlError(
-            "experiments need a baseline commit, and this repository has none yet",
-            hint="commit gitml.yaml, gitml.lock and the params files first",
-        )
-    return head
 
 
 def pick_name(root: Path, baseline: str, name: str | None, also_taken: set[str]) -> str:

@@ -6,9 +6,7 @@ its gitml.lock and the cache)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitml import git
 from gitml.errors import UsageError
@@ -16,7 +14,9 @@ from gitml.exp import refs
 from gitml.exp.refs import ExpRef
 from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.params import MISSING, flatten, parse
-from gitml.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gitml.workspace import Workspace
 
 Row = dict[str, Any]
 _META_KEYS = ("host", "gitml_version", "head", "dirty", "stages")
@@ -104,9 +104,7 @@ def baseline_row(ws: Workspace, commit: str) -> Row:
 
 
 def collect(ws: Workspace, *, all_baselines: bool) -> dict[str, Any]:
-    from gitml.exp.runner import baseline_of
-
-    head = baseline_of(ws.root)
+    head = refs.baseline_of(ws.root)
     exps = refs.list_refs(ws.root, None if all_baselines else head)
     rows = sorted((exp_row(e) for e in exps), key=lambda r: (str(r["created"]), r["name"]))
     return {"baseline": baseline_row(ws, head), "experiments": rows}
@@ -188,6 +186,9 @@ def table_data(doc: dict[str, Any], *, only_differing: bool) -> tuple[list[str],
 
 
 def render_csv(doc: dict[str, Any]) -> str:
+    import csv
+    import io
+
     header, body = table_data(doc, only_differing=False)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
