@@ -27,6 +27,7 @@ def launch(
         from gitml.exp import queue as exp_queue
 
         return exp_queue.run_all(ws, jobs=jobs, emit=emit, output=output)
+    _check_pipeline(ws, targets)
     baseline = refs.baseline_of(ws.root)
     names: list[str] = []
     for _ in runs:
@@ -48,6 +49,14 @@ def launch(
     if jobs > 1:
         raise UsageError("-j runs queued experiments in parallel: use it with --run-all")
     return _in_workspace(ws, baseline, names, runs, targets, emit, output)
+
+
+def _check_pipeline(ws: Workspace, targets: tuple[str, ...]) -> None:
+    """A pipeline that cannot run at all is bad input, not a failed experiment."""
+    from gitml.pipeline.repro import ReproOptions, load, select
+
+    pipeline, graph = load(ws)
+    select(pipeline, graph, ReproOptions(targets=targets))
 
 
 def _in_workspace(

@@ -119,6 +119,11 @@ def run(
             info["stderr_tail"] = "\n".join(tails.get(failed[0].name, ()))
     except GitmlError as exc:
         error = exc.message
+    except BaseException:  # Ctrl-C: the experiment is recorded as failed, then we stop
+        info.update(state=FAILED, duration_s=clock.elapsed(), error="interrupted")
+        final = refs.placeholder_commit(root, baseline, name, info)
+        refs.move_ref(refs_root, baseline, name, final, running)
+        raise
     params, metrics = meta.pipeline_values(root)
     state = FAILED if error else SUCCESS
     info.update(

@@ -106,6 +106,9 @@ def test_bad_overrides_change_nothing(pipe: Path) -> None:
     result = gm(pipe, "exp", "run", "-S", "train.lr", check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "malformed -S" in result.stderr
+    assert_user_error(gm(pipe, "exp", "run", "nosuch", check=False), "nosuch")
+    result = gm(pipe, "exp", "run", "-n", "a/b", check=False)
+    assert result.returncode == 2 and "invalid experiment name" in result.stderr
     assert read_tree(pipe) == before
     assert git("for-each-ref", "refs/gitml", cwd=pipe) == ""
     gm(pipe, "exp", "run", "-S", "+train.dropout=0.5", "-n", "added")
