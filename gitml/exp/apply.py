@@ -43,7 +43,7 @@ def apply(ws: Workspace, name: str, *, force: bool) -> list[str]:
     """Write the experiment's git files (params, gitml.lock, code it ran with) into the
     workspace, then check its outputs out of the cache; returns the files written."""
     from gitml.ops.checkout import checkout
-    from gitml.pipeline.lockfile import lock_outputs_at
+    from gitml.pipeline.project import lock_outputs_at
 
     root = ws.root
     exp = find_or_fail(root, name)
@@ -52,7 +52,7 @@ def apply(ws: Workspace, name: str, *, force: bool) -> list[str]:
     lock_raw = git.CatFile(root)
     with lock_raw as cat:
         raw = cat.read_path(exp.commit, LOCK_FILE)
-        cached = {p for p, _ in lock_outputs_at(root, exp.commit, raw)} if raw else set()
+        cached = {p for p, _, _ in lock_outputs_at(root, exp.commit)} if raw else set()
         paths = [p for p in _changed_paths(root, exp) if p not in cached]
         if LOCK_FILE not in paths and raw is not None:
             paths.append(LOCK_FILE)

@@ -44,6 +44,7 @@ def pipeline_values(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(params, metrics) of the workspace's pipeline, file -> dotted key -> value."""
     from gitml.errors import GitmlError
     from gitml.pipeline.metrics import metrics_files, params_targets, read_metrics, read_params
+    from gitml.pipeline.revision_files import RevisionFiles
     from gitml.pipeline.spec import load_pipeline
 
     try:
@@ -51,9 +52,10 @@ def pipeline_values(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         if pipeline is None:
             return {}, {}
         all_params: dict[str, set[str] | None] = dict.fromkeys(params_targets(pipeline))
+        files = RevisionFiles(root)
         return (
-            read_params(root, None, all_params),
-            read_metrics(root, None, metrics_files(pipeline)),
+            read_params(files, None, all_params),
+            read_metrics(files, None, metrics_files(pipeline)),
         )
     except GitmlError:
         return {}, {}

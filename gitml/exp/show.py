@@ -12,7 +12,6 @@ from gitml import git
 from gitml.errors import UsageError
 from gitml.exp import refs
 from gitml.exp.refs import ExpRef
-from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.params import MISSING, flatten, parse
 
 if TYPE_CHECKING:
@@ -52,8 +51,8 @@ def exp_row(exp: ExpRef) -> Row:
 def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(params, metrics) of the pipeline committed at `commit`: from git, and metrics that
     are cached stage outs through that commit's gitml.lock and the local cache."""
-    from gitml.pipeline.lockfile import lock_outputs_at
     from gitml.pipeline.metrics import metrics_files, params_targets
+    from gitml.pipeline.project import lock_outputs_at
     from gitml.pipeline.spec import pipeline_at
 
     pipeline = pipeline_at(ws.root, commit)
@@ -72,8 +71,7 @@ def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any
             data = cat.read_path(commit, file)
             if data is None:
                 if lock_outs is None:
-                    raw = cat.read_path(commit, LOCK_FILE)
-                    lock_outs = dict(lock_outputs_at(ws.root, commit, raw)) if raw else {}
+                    lock_outs = {p: ptr for p, ptr, _ in lock_outputs_at(ws.root, commit)}
                 pointer = lock_outs.get(file)
                 if pointer is None or not ws.cache.exists(pointer.oid):
                     continue
