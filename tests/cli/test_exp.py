@@ -79,6 +79,13 @@ def test_experiment_names_are_revisions(pipe: Path) -> None:
     from gitml.revisions import resolve
 
     gm(pipe, "exp", "run", "-S", "train.epochs=5", "-n", "five")
+    out = json.loads(gm(pipe, "params", "diff", "HEAD", "five", "--json").stdout)
+    assert out["params.yaml"]["train.epochs"] == {"old": 2, "new": 5, "diff": 3}
+    out = json.loads(gm(pipe, "metrics", "diff", "HEAD", "five", "--json").stdout)
+    assert out == {}  # epochs do not change the metrics, and both sides were read
+    git("checkout", "-q", "params.yaml", cwd=pipe)
+    out = json.loads(gm(pipe, "metrics", "show", "--json", "--rev", "five").stdout)
+    assert out["five"]["metrics.json"]["acc"] == 0.91
     assert resolve(pipe, "five") == by_name(show(pipe))["five"]["rev"]
     assert resolve(pipe, "main") == git("rev-parse", "main", cwd=pipe).strip()
     with pytest.raises(GitmlError):
