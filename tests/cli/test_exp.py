@@ -215,6 +215,14 @@ def test_apply_refuses_to_lose_unsaved_work(pipe: Path) -> None:
     # Work that another experiment holds is not "lost": applying over it needs no --force.
     gm(pipe, "exp", "run", "-S", "train.lr=0.3", "-n", "other")
     gm(pipe, "exp", "apply", "keep")
+    # An output edited by hand (in no cache) is refused too, and nothing is half-applied.
+    gm(pipe, "exp", "apply", "other")
+    (pipe / "model.bin").write_text("hand-tuned\n")
+    params, lock = (pipe / "params.yaml").read_bytes(), (pipe / "gitml.lock").read_bytes()
+    assert_user_error(gm(pipe, "exp", "apply", "keep", check=False), "model.bin")
+    assert (pipe / "params.yaml").read_bytes() == params
+    assert (pipe / "gitml.lock").read_bytes() == lock
+    assert (pipe / "model.bin").read_text() == "hand-tuned\n"
 
 
 def test_branch_and_rm(pipe: Path) -> None:
