@@ -28,13 +28,22 @@ def revisions(root: Path, names: list[str | None]) -> list[Revision]:
 def _definitions(root: Path, revs: list[Revision]) -> list[PlotDef]:
     """The plots gitml.yaml declares: in the work tree when it is one of `revs`, else at
     the first revision that has a pipeline."""
+    from gitml.pipeline import PIPELINE_FILE
     from gitml.pipeline.spec import load_pipeline, pipeline_at
+    from gitml.pipeline.yamlio import load_yaml
 
     ordered = sorted(revs, key=lambda r: r.commit is not None)
     for rev in ordered:
-        pipeline = load_pipeline(root) if rev.commit is None else pipeline_at(root, rev.commit)
-        if pipeline is not None:
-            return declared_plots(pipeline)
+        if rev.commit is None:
+            pipeline = load_pipeline(root)
+            raw = (root / PIPELINE_FILE).read_bytes() if pipeline is not None else None
+        else:
+            pipeline = pipeline_at(root, rev.commit)
+            raw = git.show_file(root, rev.commit, PIPELINE_FILE)
+        if pipeline is not None and raw is not None:
+            document = load_yaml(raw, pipeline.file)
+            top_level = document.get("plots") if isinstance(document, dict) else None
+            return declared_plots(pipeline, top_level)
     raise PipelineError("no gitml.yaml at the asked revisions: no plots are declared")
 
 
