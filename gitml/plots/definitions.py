@@ -3,6 +3,7 @@ with their properties (x, y, template, title, axis labels, header)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,7 @@ def _text(value: Any, where: str, key: str) -> str | None:
     raise FormatError(f"{where}: {key} must be a string")
 
 
-def _top_level(entries: Any, where: str) -> list[PlotDef]:
+def top_level_plots(entries: Any, where: str, base: str = "") -> list[PlotDef]:
     """Top-level `plots:` as DVC writes them: `- path`, `- path: {props}`, or
     `- name: {y: {path: field}, ...}` naming one file's fields (several files in one
     chart are refused, one line)."""
@@ -123,19 +124,19 @@ def _top_level(entries: Any, where: str) -> list[PlotDef]:
                     props["x"] = props["x"].get(path)
         else:
             raise FormatError(f"{at}: must be a path or a mapping of one path to its options")
-        plots.append(plot_def(workspace_path(path, "", at), props, f"{at} '{path}'"))
+        plots.append(plot_def(workspace_path(path, base, at), props, f"{at} '{path}'"))
     return plots
 
 
-def declared_plots(pipeline: Pipeline, top_level: Any = None) -> list[PlotDef]:
+def declared_plots(pipeline: Pipeline, top_level: Sequence[PlotDef] = ()) -> list[PlotDef]:
     """Every plot of the pipeline, in the order gitml.yaml declares them: stage plots,
-    then the top-level `plots:` list (`top_level`, as parsed from gitml.yaml)."""
+    then `top_level` (see `top_level_plots`)."""
     plots: dict[str, PlotDef] = {}
     for stage in pipeline.stages.values():
         for out in stage.outs:
             if out.kind == "plots" and out.path not in plots:
                 where = f"{pipeline.file}: stage '{stage.name}': plots '{out.path}'"
                 plots[out.path] = plot_def(out.path, dict(out.plot), where)
-    for plot in _top_level(top_level, f"{pipeline.file}: plots"):
+    for plot in top_level:
         plots.setdefault(plot.path, plot)
     return list(plots.values())

@@ -17,9 +17,10 @@ from typing import Any
 
 from gitml import git
 from gitml.errors import FormatError, GitmlError
-from gitml.objects import ObjectSource
 from gitml.pipeline import params as params_io
-from gitml.plots.data import Revision, RevisionFiles
+from gitml.pipeline.revision_files import RevisionFiles
+from gitml.pipeline.spec import Pipeline
+from gitml.workspace import Workspace
 
 EXPS_NAMESPACE = "refs/gitml/exps/"
 
@@ -70,60 +71,36 @@ def _flat(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 class _Reader:
-    def __init__(self, root: Path, files: RevisionFiles) -> None:
-        self.root = root
+    """Params and metrics of the pipeline declared at each revision, through
+    gitml.pipeline.revision_files (git, pointers, gitml.lock + cache or remote)."""
+
+    def __init__(self, files: RevisionFiles) -> None:
         self.files = files
 
-    def values(self, rev: Revision, targets: list[str]) -> dict[str, Any]:
-        found: dict[str, dict[str, Any]] = {}
-        for relpath in targets:
-            data = self.files.read(rev, relpath)
-            if data is None:
-                continue
-            where = relpath if rev.commit is None else f"{rev.label}:{relpath}"
-            try:
-                found[relpath] = params_io.flatten(params_io.parse(data, where))
-            except FormatError:
-                continue  # a report shows what it can read
-        return _flat(found)
+    def run(self, name: str, rev: str | None) -> Run:
+        from gitml.pipeline import metrics
 
-    def metrics_files(self, rev: Revision) -> list[str]:
-        from gitml.pipeline.metrics import metrics_files
-        from gitml.pipeline.spec import load_pipeline, pipeline_at
+        pipeline = metrics.pipeline_at(self.files, rev)
+        if pipeline is None:
+            return Run(name, rev or "workspace", {}, {})
+        params = metrics.read_params(self.files, rev, metrics.params_targets(pipeline))
+        return Run(name, rev or "workspace", _flat(params), self.metrics(rev, pipeline))
 
-        try:
-            pipeline = (
-                load_pipeline(self.root)
-                if rev.commit is None
-                else pipeline_at(self.root, rev.commit)
-            )
-        except GitmlError:
-            return []
-        return [] if pipeline is None else metrics_files(pipeline)
+    def metrics(self, rev: str | None, pipeline: Pipeline | None = None) -> dict[str, Any]:
+        from gitml.pipeline import metrics
 
-    def params(self, rev: Revision) -> dict[str, Any]:
-        from gitml.pipeline.metrics import params_targets, read_params
-        from gitml.pipeline.spec import load_pipeline, pipeline_at
-
-        try:
-            pipeline = (
-                load_pipeline(self.root)
-                if rev.commit is None
-                else pipeline_at(self.root, rev.commit)
-            )
-            if pipeline is None:
-                return {}
-            return _flat(read_params(self.root, rev.commit, params_targets(pipeline)))
-        except GitmlError:
+        pipeline = pipeline or metrics.pipeline_at(self.files, rev)
+        if pipeline is None:
             return {}
-
-    def run(self, name: str, rev: Revision) -> Run:
-        return Run(
-            name,
-            rev.commit or "workspace",
-            self.params(rev),
-            self.values(rev, self.metrics_files(rev)),
-        )
+        found: dict[str, dict[str, Any]] = {}
+        for path in metrics.metrics_files(pipeline):
+            try:
+                data = self.files.load(rev, path)
+            except GitmlError:
+                continue  # a report shows what it can read
+            if data is not None:
+                found[path] = params_io.flatten(data)
+        return _flat(found)
 
 
 def experiments(root: Path) -> list[tuple[str, str]]:
@@ -186,26 +163,21 @@ def _semver(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text[1:].split("."))
 
 
-def collect(
-    root: Path, source: ObjectSource, *, commits: int = 10, checks_file: Path | None = None
-) -> Report:
+def collect(ws: Workspace, *, commits: int = 10, checks_file: Path | None = None) -> Report:
     report = Report()
-    with git.CatFile(root) as cat:
-        reader = _Reader(root, RevisionFiles(root, cat, source))
-        report.runs.append(reader.run("workspace", Revision("workspace", None)))
-        for name, commit in experiments(root):
-            report.runs.append(reader.run(name, Revision(name, commit)))
-        if git.head_commit(root) is not None:
+    with RevisionFiles(ws) as files:
+        reader = _Reader(files)
+        report.runs.append(reader.run("workspace", None))
+        for name, commit in experiments(ws.root):
+            report.runs.append(reader.run(name, commit))
+        if git.head_commit(ws.root) is not None:
             out = git.run_bytes(
-                root, ["log", "--first-parent", f"-{commits}", "--format=%H%x00%s", "HEAD"]
+                ws.root, ["log", "--first-parent", f"-{commits}", "--format=%H%x00%s", "HEAD"]
             )
             for line in reversed(out.decode("utf-8", "replace").splitlines()):
                 commit, _, subject = line.partition("\0")
-                rev = Revision(commit[:8], commit)
-                report.history.append(
-                    Point(commit, subject, reader.values(rev, reader.metrics_files(rev)))
-                )
-    report.registry = registry(root)
+                report.history.append(Point(commit, subject, reader.metrics(commit)))
+    report.registry = registry(ws.root)
     if checks_file is not None:
         try:
             report.checks = json.loads(checks_file.read_text(encoding="utf-8"))
