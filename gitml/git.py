@@ -147,9 +147,16 @@ def _is_object_id(text: str) -> bool:
     return len(text) in (40, 64) and _HEX.issuperset(text)
 
 
-def run_bytes(root: Path, args: list[str], *, input: bytes | None = None) -> bytes:
-    """stdout of `git ARGS` in `root`; GitError with git's last stderr line on failure."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+def run_bytes(
+    root: Path,
+    args: list[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    """stdout of `git ARGS` in `root`; GitError with git's last stderr line on failure.
+    `env` adds variables (e.g. GIT_INDEX_FILE for a temporary index)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
         result = subprocess.run(
             ["git", *args],

@@ -283,6 +283,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.lineage_cmds": ("lineage",),
     "gitml.cli.plots_cmds": ("plots",),
     "gitml.cli.report_cmd": ("report",),
+    "gitml.cli.exp_cmds": ("exp",),
 }
 _registered: set[str] = set()
 
