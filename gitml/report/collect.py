@@ -1,7 +1,7 @@
 """What a report shows, read from git and the cache only (no server):
 
-- experiments: the baseline (the work tree) and each experiment commit under
-  `refs/gitml/exps/` whose parent is HEAD (SPEC 7.2), with their params and metrics;
+- experiments: the work tree, the baseline (HEAD) and its experiments as `gitml exp
+  show` records them (SPEC 7.2), with their params and metrics;
 - metric history: each metric of the last N first-parent commits of HEAD;
 - registry: the stage each model's version holds, from GTO-format git tags (7.4);
 - checks: a `gitml check --json` document the caller saved (7.3).
@@ -22,8 +22,6 @@ from gitml.pipeline.revision_files import RevisionFiles
 from gitml.pipeline.spec import Pipeline
 from gitml.workspace import Workspace
 
-EXPS_NAMESPACE = "refs/gitml/exps/"
-
 
 @dataclass
 class Run:
@@ -33,6 +31,7 @@ class Run:
     rev: str
     params: dict[str, Any]  # "file:key" -> value
     metrics: dict[str, Any]
+    state: str = "success"  # as `gitml exp show` says: queued, running, success, failed
 
 
 @dataclass
@@ -103,21 +102,24 @@ class _Reader:
         return _flat(found)
 
 
-def experiments(root: Path) -> list[tuple[str, str]]:
-    """(name, commit) of each experiment whose baseline is HEAD."""
-    head = git.head_commit(root)
-    if head is None:
+def experiment_runs(ws: Workspace) -> list[Run]:
+    """The baseline (HEAD) and each experiment of it, as `gitml exp show` records them."""
+    if git.head_commit(ws.root) is None:
         return []
-    out = git.run_bytes(
-        root, ["for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", EXPS_NAMESPACE]
-    )
-    found = []
-    for line in out.decode("utf-8", "replace").splitlines():
-        ref, commit, *_ = line.split()
-        parents = git.run_bytes(root, ["rev-list", "--parents", "-n", "1", commit]).decode().split()
-        if head in parents[1:2]:
-            found.append((ref.rsplit("/", 1)[-1], commit))
-    return found
+    from gitml.exp.show import collect as exp_show
+
+    doc = exp_show(ws, all_baselines=False)
+    rows = [doc["baseline"], *doc["experiments"]]
+    return [
+        Run(
+            str(row["name"]),
+            str(row["rev"]),
+            _flat(row.get("params") or {}),
+            _flat(row.get("metrics") or {}),
+            str(row.get("state") or ""),
+        )
+        for row in rows
+    ]
 
 
 _VERSION_TAG = re.compile(r"^(?P<model>[^@#]+)@(?P<version>v\d+\.\d+\.\d+)$")
@@ -168,8 +170,7 @@ def collect(ws: Workspace, *, commits: int = 10, checks_file: Path | None = None
     with RevisionFiles(ws) as files:
         reader = _Reader(files)
         report.runs.append(reader.run("workspace", None))
-        for name, commit in experiments(ws.root):
-            report.runs.append(reader.run(name, commit))
+        report.runs += experiment_runs(ws)
         if git.head_commit(ws.root) is not None:
             out = git.run_bytes(
                 ws.root, ["log", "--first-parent", f"-{commits}", "--format=%H%x00%s", "HEAD"]

@@ -168,3 +168,15 @@ def test_top_level_plots_as_dvc_writes_them(tmp_path: Path) -> None:
     assert [(v["x"], v["y"]) for v in acc["data"]["values"]] == [(0, 0.5), (1, 0.75)]
     assert [(v["x"], v["y"]) for v in evaluation["data"]["values"]] == [(0.1, 0.9), (0.5, 0.5)]
     assert evaluation["encoding"]["x"]["title"] == "threshold"
+
+
+def test_an_experiment_is_a_series_of_its_own(project: Path) -> None:
+    run_gitml("exp", "run", "--temp", "-S", "train.lr=0.5", "-n", "fast", cwd=project)
+    doc = json.loads(run_gitml("plots", "diff", "HEAD", "fast", "--json", cwd=project).stdout)
+    assert doc["revisions"] == ["HEAD", "fast"]
+    values = doc["plots"][0]["vega_lite"]["data"]["values"]
+    fast = [v["y"] for v in values if v["rev"] == "fast"]
+    head = [v["y"] for v in values if v["rev"] == "HEAD"]
+    # the stand-in trainer's loss curve is 1 / (1 + step * lr * 10)
+    assert fast == [round(1 / (1 + step * 5), 4) for step in range(5)]
+    assert head == [round(1 / (1 + step * 2), 4) for step in range(5)]
