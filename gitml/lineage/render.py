@@ -58,6 +58,12 @@ def text(lineage: Lineage) -> str:
         cmd = produced.cmd if isinstance(produced.cmd, str) else " && ".join(produced.cmd)
         state = "" if produced.recorded else " (never run: not in gitml.lock)"
         lines.append(f"{inner}   stage '{produced.stage}'{state}: {cmd}")
+        if produced.run:
+            r = produced.run
+            lines.append(
+                f"{inner}   run {r.get('started') or '?'} on {r.get('host') or '?'}, "
+                f"{r.get('duration_s', '?')} s, gitml {r.get('gitml_version') or '?'}"
+            )
         for file, values in produced.params.items():
             pairs = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
             lines.append(f"{inner}   params {file}: {pairs}")

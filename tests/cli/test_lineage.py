@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_lineage_json_traces_the_model_to_code_params_and_added_data(project: Pa
     produced = model["produced_by"]
     assert produced["stage"] == "train" and produced["cmd"] == "python train.py"
     assert produced["params"] == {"params.yaml": {"train.epochs": 5, "train.lr": 0.2}}
+    run = produced["run"]  # from the run-cache entry `repro` saved
+    assert run["host"] == socket.gethostname()
+    assert run["head"] == git("rev-parse", "HEAD~1", cwd=project).strip()
+    assert isinstance(run["duration_s"], float) and run["duration_s"] >= 0
     deps = _by_path(model)
     assert sorted(deps) == ["data/clean.csv", "data/images", "train.py"]
     code = deps["train.py"]
