@@ -66,12 +66,17 @@ class _Pipe:
         args = [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run",
-            "--disable-extensions", "--disable-background-networking", "about:blank",
+            "--disable-extensions", "--disable-background-networking",
+            "--disable-dev-shm-usage", "about:blank",
         ]  # fmt: skip
 
-        def wire() -> None:
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
+        def wire() -> None:  # in the child: the pipe ends become fds 3 and 4
+            import fcntl
+
+            read_end = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            write_end = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
 
         self.proc = subprocess.Popen(
             args, preexec_fn=wire, pass_fds=(3, 4, to_child_r, from_child_w),
