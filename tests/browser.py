@@ -145,8 +145,12 @@ def _error_text(event: dict[str, Any]) -> str | None:
     return None
 
 
-def render(page: Path, screenshot_name: str, width: int = 1100) -> Rendered:
-    """Open `page` headless, run the checks, save a full-page screenshot under .ci/out/."""
+def render(
+    page: Path, screenshot_name: str, width: int = 1100, ready: str | None = None
+) -> Rendered:
+    """Open `page` headless, run the checks, save a full-page screenshot under .ci/out/.
+    `ready`: a JavaScript expression to wait for (up to 30 s) after the load event, for
+    pages that draw asynchronously."""
     browser = chromium_or_skip()
     with tempfile.TemporaryDirectory(prefix="gitml-chromium-") as profile:
         pipe = _Pipe(browser, profile)
@@ -164,6 +168,16 @@ def render(page: Path, screenshot_name: str, width: int = 1100) -> Rendered:
             )
             pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
             pipe.wait_for("Page.loadEventFired")
+            deadline = time.monotonic() + 30
+            while ready is not None and time.monotonic() < deadline:
+                done = pipe.send(
+                    "Runtime.evaluate",
+                    {"expression": ready, "returnByValue": True},
+                    session=session,
+                )["result"].get("value")
+                if done:
+                    break
+                time.sleep(0.2)
             value = pipe.send(
                 "Runtime.evaluate",
                 {"expression": CHECK_SCRIPT, "returnByValue": True},

@@ -76,7 +76,10 @@ def text(lineage: Lineage) -> str:
 
 
 def _label(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    """Text safe inside a quoted Mermaid label: '#' first, as the other codes use it."""
+    for raw, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(raw, code)
+    return " ".join(text.split())
 
 
 def mermaid(lineage: Lineage) -> str:
