@@ -26,12 +26,14 @@ from gitml.pipeline.lockfile import Lockfile
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.spec import Pipeline, load_pipeline
-from gitml.pipeline.stale import Reason, ReasonKind, missing_deps, why_stale
+from gitml.pipeline.stale import Observed, Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from gitml.executor.driver import StageExecutor
+    from gitml.executor.protocol import Action
     from gitml.pipeline.runcache import RunSource
 
 # Outcomes of one stage.
@@ -142,8 +144,10 @@ class _Runner:
         emit: Emit,
         output: Output,
         source: RunSource | None,
+        executor: StageExecutor | None = None,
     ) -> None:
         self.ws = ws
+        self.executor = executor
         self.pipeline = pipeline
         self.graph = graph
         self.lock = lock
@@ -158,6 +162,7 @@ class _Runner:
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._procs_lock = threading.Lock()
         self.cancelled = threading.Event()
+        self.elsewhere: dict[str, LockedPath] = {}  # --no-download outs, left in the store
 
     def emit(self, stage: str, text: str) -> None:
         self.emit_raw(f"[{stage}] {text}" if self.parallel else text)
@@ -210,6 +215,8 @@ class _Runner:
 
     def cancel(self) -> None:
         self.cancelled.set()
+        if self.executor is not None:
+            self.executor.cancel()
         with self._procs_lock:
             for proc in self._procs:
                 with contextlib.suppress(OSError):
@@ -225,6 +232,9 @@ class _Runner:
         try:
             with self.book:
                 observed = observe_stage(self.ws, stage)
+                if self.elsewhere:  # a dep another stage left in the store counts as present
+                    found = {d: self.elsewhere[d] for d in stage.deps if d in self.elsewhere}
+                    observed = Observed({**observed.paths, **found}, observed.params)
                 if self.options.force:
                     reasons = [Reason(ReasonKind.FORCED)]
                 else:
@@ -245,7 +255,10 @@ class _Runner:
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
                 self._prepare_outs(stage)
+                action = self.executor.action(self.ws, stage, observed) if self.executor else None
             self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+            if action is not None:
+                return self._run_elsewhere(stage, action, reasons, deps_locked, params)
             code = self._run_commands(stage)
             if code != 0:
                 how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
@@ -256,6 +269,38 @@ class _Runner:
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
             return StageResult(name, FAILED, reasons, message=message)
+
+    def _run_elsewhere(
+        self,
+        stage: Stage,
+        action: Action,
+        reasons: list[Reason],
+        deps: tuple[LockedPath, ...],
+        params: ParamValues,
+    ) -> StageResult:
+        """--executor: the stage runs on a worker; its verified outs are recorded here."""
+        from gitml.pipeline import runcache
+
+        assert self.executor is not None
+        done = self.executor.run(self.ws, stage, action)
+        for line in done.result.output_tail.splitlines():
+            self.output(stage.name, line.encode())
+        if not done.ok:
+            return StageResult(stage.name, FAILED, reasons, done.result.returncode, done.message)
+        cached = {o.path for o in stage.outs if o.cache}
+        with self.book:
+            outs = done.result.outs
+            if self.executor.download:
+                self._restore_outs(tuple(o for o in outs if o.path in cached))
+            else:
+                self.elsewhere.update((o.path, o) for o in outs if o.path in cached)
+            for path in cached:
+                self._ignore(path)
+            self.executor.place_copies(self.ws, [o for o in outs if o.path not in cached])
+            entry = self._write_lock(stage, deps, params, done.result.outs)
+            if runcache.eligible(stage):
+                runcache.save(self.ws.cache, entry)
+        return StageResult(stage.name, RAN, reasons)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:
         for dep in stage.deps:
@@ -517,8 +562,10 @@ def repro(
     emit: Emit,
     output: Output,
     source: RunSource | None = None,
+    executor: StageExecutor | None = None,
 ) -> ReproResult:
-    """Run what is stale; `source` (later: a remote, for --pull) supplies run-cache entries."""
+    """Run what is stale; `source` (a remote, for --pull) supplies run-cache entries;
+    `executor` (--executor) runs the commands elsewhere."""
     if options.dry:
         return ReproResult(plan(ws, options))
     with ws.locked():
@@ -526,7 +573,7 @@ def repro(
         order = select(pipeline, graph, options)
         check_sources(ws, pipeline, graph, order)
         lock = Lockfile.load(ws.root)
-        runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source)
+        runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source, executor)
         try:
             results = runner.run(order)
         finally:
