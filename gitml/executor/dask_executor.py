@@ -10,6 +10,7 @@ advertise, e.g. `dask worker ADDRESS --resources "cpus=8,gpus=1,memory=32e9"`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -20,6 +21,28 @@ from gitml.executor.protocol import Action, ActionResult
 from gitml.pipeline.model import Resources, Stage
 
 _QUIET = ("distributed", "distributed.client", "distributed.comm", "distributed.core")
+
+
+def _connect(distributed: Any, address: str, timeout: float) -> Any:
+    """A Client, or one line: Dask bounds the TCP connect by `timeout` but not the
+    handshake after it, so a scheduler that accepts and never answers is timed here."""
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=timeout, set_as_default=False)
+        except BaseException as exc:  # reported by the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, daemon=True, name="gitml-dask-connect")
+    thread.start()
+    thread.join(timeout + 0.5)
+    if thread.is_alive() or "imed out" in str(box.get("error", "")):
+        raise ExecutorError(f"Dask scheduler {address} did not answer within {timeout:g} s")
+    error = box.get("error")
+    if error is not None:
+        raise ExecutorError(f"Dask scheduler {address}: {error}") from None
+    return box["client"]
 
 
 def dask_resources(resources: Resources) -> dict[str, float]:
@@ -52,16 +75,7 @@ class DaskEngine:
         for name in _QUIET:  # a refused connection is our one line, not Dask's log lines
             logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            client = distributed.Client(  # type: ignore[no-untyped-call]
-                address, timeout=timeout, set_as_default=False
-            )
-        except (OSError, TimeoutError, ValueError) as exc:
-            reason = "did not answer" if "imed out" in str(exc) else f"failed: {exc}"
-            raise ExecutorError(
-                f"Dask scheduler {address} {reason} within {timeout:g} s"
-                if reason[0] == "d"
-                else f"Dask scheduler {address}: {reason}"
-            ) from None
+            client = _connect(distributed, address, timeout)
         finally:
             for name, level in levels.items():
                 logging.getLogger(name).setLevel(level)
@@ -111,12 +125,18 @@ class DaskEngine:
         except FormatError as exc:
             raise ExecutorError(f"the Dask worker answered nonsense: {exc}") from None
 
-    def cancel(self) -> None:
+    def cancel(self, run_id: str) -> None:
         self._cancelled.set()
         with self._lock:
             futures = list(self._futures)
         if futures:
             self.client.cancel(futures, force=True)
+        from gitml.executor.worker import kill_children
+
+        # A running task's thread cannot be stopped from outside: each worker stops the
+        # commands of this repro itself (and starts no more of them).
+        with contextlib.suppress(Exception):
+            self.client.run(kill_children, run_id, wait=True)
 
     def close(self) -> None:
         self.client.close()

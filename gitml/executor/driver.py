@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,8 @@ class Engine(Protocol):
 
     def run(self, action: Action, stage: Stage) -> ActionResult: ...
 
-    def cancel(self) -> None:
-        """Stop everything running now (Ctrl-C); running calls then raise or return."""
+    def cancel(self, run_id: str) -> None:
+        """Stop this repro's running actions (Ctrl-C); running calls then raise or return."""
 
     def close(self) -> None: ...
 
@@ -81,13 +82,14 @@ class StageExecutor:
         self.engine = engine
         self.side = side
         self.download = download
+        self.run_id = uuid.uuid4().hex
 
     def action(self, ws: Workspace, stage: Stage, observed: Observed) -> Action:
         inputs, files = stage_inputs(ws, stage, observed, self.side.has)
         return Action(
             stage=stage.name, cmd=stage.cmd, wdir=stage.wdir, env={"GITML_STAGE": stage.name},
             inputs=inputs, files=files, outs=tuple(o.path for o in stage.outs),
-            store=self.side.spec, timeout=stage.resources.timeout,
+            store=self.side.spec, timeout=stage.resources.timeout, run_id=self.run_id,
         )  # fmt: skip
 
     def run(self, ws: Workspace, stage: Stage, action: Action) -> Done:
@@ -120,7 +122,7 @@ class StageExecutor:
                 place_file(ws.cache, target, out.oid, out.executable, linker)
 
     def cancel(self) -> None:
-        self.engine.cancel()
+        self.engine.cancel(self.run_id)
 
     def close(self) -> None:
         self.engine.close()

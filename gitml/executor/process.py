@@ -54,7 +54,7 @@ class ProcessEngine:
         except (FormatError, UnicodeDecodeError) as exc:
             raise ExecutorError(f"the worker process answered nonsense: {exc}") from None
 
-    def cancel(self) -> None:
+    def cancel(self, run_id: str) -> None:
         self._cancelled.set()
         with self._lock:
             for proc in self._procs:

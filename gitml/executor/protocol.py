@@ -78,6 +78,7 @@ class Action:
     outs: tuple[str, ...]
     store: StoreSpec
     timeout: float | None = None
+    run_id: str = ""  # the repro this action belongs to (to cancel its commands)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -92,6 +93,7 @@ class Action:
                 "outs": list(self.outs),
                 "store": self.store.to_json(),
                 "timeout": self.timeout,
+                "run_id": self.run_id,
             }
         )
 
@@ -110,6 +112,7 @@ class Action:
                 outs=tuple(_relpath(o) for o in raw["outs"]),
                 store=StoreSpec.from_json(raw["store"]),
                 timeout=None if raw["timeout"] is None else float(raw["timeout"]),
+                run_id=str(raw["run_id"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(f"malformed executor action: {exc}") from None

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 _PLACE = ("reflink", "copy")  # a command may edit its inputs: never link them to the cache
 _STORE = ("reflink", "hardlink", "copy")  # the scratch copy of an out is deleted afterwards
-_children: set[subprocess.Popen[bytes]] = set()
+_children: dict[subprocess.Popen[bytes], str] = {}  # command -> run id of its repro
+_cancelled_runs: set[str] = set()
 _children_lock = threading.Lock()
 
 
@@ -215,7 +216,9 @@ def _run_commands(
             sink.write(f"> {command}\n".encode())
             sink.flush()
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            code, usage, timed_out = _run_one(_shell_argv(command), cwd, env, sink, left)
+            code, usage, timed_out = _run_one(
+                _shell_argv(command), cwd, env, sink, left, action.run_id
+            )
             cpu += usage.ru_utime + usage.ru_stime
             rss = max(rss, usage.ru_maxrss / 1024)  # KiB on Linux
             if code != 0 or timed_out:
@@ -224,8 +227,16 @@ def _run_commands(
 
 
 def _run_one(
-    argv: list[str], cwd: Path, env: dict[str, str], sink: object, timeout: float | None
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    sink: object,
+    timeout: float | None,
+    run_id: str,
 ) -> tuple[int, resource.struct_rusage, bool]:
+    with _children_lock:
+        if run_id in _cancelled_runs:
+            raise PipelineError("cancelled")
     try:
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink,  # type: ignore[call-overload]
@@ -234,7 +245,7 @@ def _run_one(
     except OSError as exc:
         raise PipelineError(f"could not start: {exc.strerror or exc}") from None
     with _children_lock:
-        _children.add(proc)
+        _children[proc] = run_id
     expired = threading.Event()
 
     def expire() -> None:
@@ -252,7 +263,7 @@ def _run_one(
         if timer is not None:
             timer.cancel()
         with _children_lock:
-            _children.discard(proc)
+            _children.pop(proc, None)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -260,11 +271,15 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def kill_children() -> None:
-    """Stop every command this process started (cancel, or the worker told to exit)."""
+def kill_children(run_id: str | None = None) -> None:
+    """Stop the commands this process runs for one repro (all of them: None), and keep
+    that repro from starting more here."""
     with _children_lock:
-        for proc in list(_children):
-            _kill(proc)
+        if run_id is not None:
+            _cancelled_runs.add(run_id)
+        for proc, owner in list(_children.items()):
+            if run_id is None or owner == run_id:
+                _kill(proc)
 
 
 def _read_tail(log: Path) -> bytes:
