@@ -75,3 +75,18 @@ def reset_outputs(repo: Path) -> None:
         shutil.rmtree(repo / out, ignore_errors=True)
         (repo / out).unlink(missing_ok=True)
     (repo / "gitml.lock").unlink(missing_ok=True)
+
+
+def run_markers(repo: Path) -> list[Path]:
+    """The run-cache's markers: one per recorded run."""
+    base = repo / ".gitml" / "cache" / "runs"
+    return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has finished
+        return stat.read().split(") ")[-1][0] != "Z"

@@ -3,7 +3,9 @@ of two worker processes on loopback), data through a real folder remote."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.executor_support import make_pipeline, output_bytes
-from tests.conftest import make_repo, run_gitml, write
+from tests.cli.executor_support import alive, make_pipeline, output_bytes, run_markers
+from tests.cli.helpers import object_path
+from tests.conftest import GITML, make_repo, run_gitml, write
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +43,6 @@ def _repo(tmp_path: Path, name: str, remote: bool = True) -> Path:
     return repo
 
 
-def _runs(repo: Path) -> list[Path]:
-    base = repo / ".gitml" / "cache" / "runs"
-    return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
-
-
 def test_same_lock_and_bytes_as_local_and_process(tmp_path: Path, scheduler: str) -> None:
     local, process, dask = (_repo(tmp_path, n) for n in ("local", "process", "dask"))
     for repo in (local, process, dask):
@@ -59,7 +57,7 @@ def test_same_lock_and_bytes_as_local_and_process(tmp_path: Path, scheduler: str
     assert (dask / "gitml.lock").read_bytes() == expected
     assert output_bytes(process) == output_bytes(local)
     assert output_bytes(dask) == output_bytes(local)
-    assert len(_runs(dask)) == 2
+    assert len(run_markers(dask)) == 2
     # The workers pushed every output object to the remote themselves.
     store = tmp_path / "dask-store"
     stages = yaml.safe_load((dask / "gitml.lock").read_text())["stages"]
@@ -80,9 +78,8 @@ def test_address_from_config_and_outputs_left_on_the_remote(tmp_path: Path, sche
     make_pipeline(repo)
     run_gitml("repro", "--executor", "dask", "--no-download", cwd=repo)
     assert not (repo / "model.bin").exists() and (repo / "metrics.txt").exists()
-    assert not (repo / ".gitml/cache/blake3").exists() or not any(
-        p.stat().st_size == 68 for p in (repo / ".gitml/cache/blake3").rglob("*") if p.is_file()
-    )
+    model = yaml.safe_load((repo / "gitml.lock").read_text())["stages"]["train"]["outs"][0]
+    assert not object_path(repo, model["oid"]).exists()  # not fetched into the cache either
     run_gitml("pull", cwd=repo)
     assert (repo / "model.bin").stat().st_size == 68
     assert "Everything is up to date." in run_gitml("repro", cwd=repo).stdout
@@ -107,7 +104,7 @@ def test_worker_killed_mid_stage_then_rerun_finishes(tmp_path: Path, scheduler: 
         "gitml: error: stage 'fragile' failed: the Dask worker running it died mid-stage"
     ]
     assert not (repo / "gitml.lock").exists() and not (repo / "out.txt").exists()
-    assert _runs(repo) == []
+    assert run_markers(repo) == []
     run_gitml(*args, cwd=repo)
     assert (repo / "out.txt").read_text() == "x"
 
@@ -164,3 +161,35 @@ def test_scheduler_that_does_not_answer_is_one_line(repo: Path) -> None:
         f"gitml: error: Dask scheduler {address} did not answer within 2 s"
     ]
     assert not (repo / "gitml.lock").exists()
+
+
+def test_ctrl_c_cancels_the_task_and_stops_its_command(tmp_path: Path, scheduler: str) -> None:
+    repo = _repo(tmp_path, "repo")
+    pid_file = tmp_path / "command.pid"
+    write(repo / "in.txt", "x")
+    write(
+        repo / "gitml.yaml",
+        "stages:\n  slow:\n"
+        f"    cmd: echo $$ > {pid_file}; sleep 60; cp in.txt out.txt\n"
+        "    deps: [in.txt]\n    outs: [out.txt]\n",
+    )
+    assert GITML
+    proc = subprocess.Popen(
+        [GITML, "repro", "--executor", "dask", "--address", scheduler], cwd=repo,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "the stage never started"
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    command_pid = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    deadline = time.monotonic() + 10
+    while alive(command_pid):
+        assert time.monotonic() < deadline, "the command outlived the cancelled repro"
+        time.sleep(0.05)
+    assert not (repo / "gitml.lock").exists() and not (repo / "out.txt").exists()
+    assert run_markers(repo) == []

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.executor_support import make_pipeline, output_bytes
+from tests.cli.executor_support import alive, make_pipeline, output_bytes, run_markers
 from tests.cli.helpers import verify_cache
 from tests.conftest import GITML, git, make_repo, run_gitml, write
-
-
-def _runs(repo: Path) -> list[Path]:
-    base = repo / ".gitml" / "cache" / "runs"
-    return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
+from tests.s3_endpoint import S3Endpoint
 
 
 def _fresh(tmp_path: Path, name: str) -> Path:
@@ -37,7 +32,7 @@ def test_same_lock_and_bytes_as_a_local_run(tmp_path: Path) -> None:
     assert output_bytes(elsewhere)["model.bin"][1] is True  # executable bit kept
     assert (elsewhere / ".gitignore").read_text() == (local / ".gitignore").read_text()
     assert (elsewhere / "work/.gitignore").read_text() == (local / "work/.gitignore").read_text()
-    assert len(_runs(elsewhere)) == len(_runs(local)) == 2  # metrics stage: cache false
+    assert len(run_markers(elsewhere)) == len(run_markers(local)) == 2  # metrics stage: cache false
     verify_cache(elsewhere)
     again = run_gitml("repro", "--executor", "process", cwd=elsewhere)
     assert "Everything is up to date." in again.stdout
@@ -73,7 +68,7 @@ def test_undeclared_file_fails_on_the_worker_naming_it(repo: Path) -> None:
     assert "not a declared dependency" in lines[0]
     assert not (repo / "gitml.lock").exists()
     assert not (repo / "out.txt").exists()
-    assert _runs(repo) == []
+    assert run_markers(repo) == []
 
 
 def test_failing_command_shows_its_output_and_records_nothing(repo: Path) -> None:
@@ -88,7 +83,7 @@ def test_failing_command_shows_its_output_and_records_nothing(repo: Path) -> Non
     last = result.stderr.strip().splitlines()
     assert last == ["gitml: error: stage 'bad' failed: command exited with code 3: loss is NaN"]
     assert "[bad] loss is NaN" in result.stdout
-    assert not (repo / "gitml.lock").exists() and _runs(repo) == []
+    assert not (repo / "gitml.lock").exists() and run_markers(repo) == []
 
     write(
         repo / "gitml.yaml",
@@ -115,7 +110,7 @@ def test_worker_killed_mid_stage_then_rerun_finishes(repo: Path, tmp_path: Path)
     ]
     assert flag.exists()
     assert not (repo / "gitml.lock").exists() and not (repo / "out.txt").exists()
-    assert _runs(repo) == []
+    assert run_markers(repo) == []
 
     run_gitml("repro", "--executor", "process", cwd=repo)
     assert (repo / "out.txt").read_text() == "x"
@@ -145,20 +140,11 @@ def test_ctrl_c_stops_the_worker_and_records_nothing(repo: Path, tmp_path: Path)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     deadline = time.monotonic() + 10
-    while _alive(command_pid):
+    while alive(command_pid):
         assert time.monotonic() < deadline, "the stage's command outlived the cancelled repro"
         time.sleep(0.05)
     assert not (repo / "gitml.lock").exists() and not (repo / "out.txt").exists()
-    assert _runs(repo) == []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has finished
-        return stat.read().split(") ")[-1][0] != "Z"
+    assert run_markers(repo) == []
 
 
 def test_through_a_folder_remote_without_download(repo: Path, tmp_path: Path) -> None:
@@ -190,3 +176,54 @@ def test_unknown_executor_and_stray_options_are_usage_errors(repo: Path) -> None
     assert bad.returncode == 1 and "unknown executor 'slurm'" in bad.stderr
     stray = run_gitml("repro", "--no-download", cwd=repo, check=False)
     assert stray.returncode == 2 and "--executor" in stray.stderr
+
+
+def test_remote_the_worker_cannot_use_fails_naming_the_stage(
+    repo: Path, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    """Workers get the remote's settings but never the driver's secrets: a worker without
+    credentials of its own cannot fetch the inputs, and nothing is recorded."""
+    run_gitml("remote", "add", "-d", "s3", f"s3://{s3_bucket}/ml", cwd=repo)
+    run_gitml("remote", "modify", "s3", "endpoint_url", s3_endpoint.url, cwd=repo)
+    for key in ("access_key_id", "secret_access_key"):
+        run_gitml("remote", "modify", "--local", "s3", key, "testing", cwd=repo)
+    no_env_credentials = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    write(repo / "in.txt", "x")
+    run_gitml("add", "in.txt", cwd=repo)
+    write(
+        repo / "gitml.yaml",
+        "stages:\n  s:\n    cmd: cp in.txt o\n    deps: [in.txt]\n    outs: [o]\n",
+    )
+
+    result = run_gitml(
+        "repro", "--executor", "process", "-r", "s3", cwd=repo, check=False, env=no_env_credentials
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("gitml: error: stage 's' failed: ") and "credentials" in line
+    assert not (repo / "gitml.lock").exists() and not (repo / "o").exists()
+    assert run_markers(repo) == []
+    # The driver itself reached the remote: it pushed the input the worker was to fetch.
+    keys = {o["Key"] for o in s3_endpoint.client().list_objects_v2(Bucket=s3_bucket)["Contents"]}
+    assert any(k.startswith(("ml/objects/", "ml/packs/")) for k in keys), keys
+
+    # With credentials of its own (here: the environment) the worker gets through.
+    run_gitml("repro", "--executor", "process", "-r", "s3", cwd=repo)
+    assert (repo / "o").read_text() == "x"
+
+
+def test_timeout_from_resources_stops_the_command(repo: Path) -> None:
+    write(repo / "in.txt", "x")
+    write(
+        repo / "gitml.yaml",
+        "stages:\n  slow:\n    cmd: sleep 60; cp in.txt o\n    deps: [in.txt]\n    outs: [o]\n"
+        "    resources:\n      timeout: 1s\n",
+    )
+    started = time.monotonic()
+    result = run_gitml("repro", "--executor", "process", cwd=repo, check=False)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "gitml: error: stage 'slow' failed: timed out after 1 s"
+    ]
+    assert not (repo / "gitml.lock").exists()
