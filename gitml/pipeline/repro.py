@@ -20,11 +20,11 @@ from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
 from gitml.hashing import Oid
 from gitml.outputs import observe, place_dir, place_file
-from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
+from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.dag import Graph, build_graph
-from gitml.pipeline.lockfile import Lockfile
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
+from gitml.pipeline.project import Locks
 from gitml.pipeline.spec import Pipeline, load_pipeline
 from gitml.pipeline.stale import Observed, Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
@@ -139,7 +139,7 @@ class _Runner:
         ws: Workspace,
         pipeline: Pipeline,
         graph: Graph,
-        lock: Lockfile,
+        lock: Locks,
         options: ReproOptions,
         emit: Emit,
         output: Output,
@@ -478,9 +478,7 @@ class _Runner:
         outs: tuple[LockedPath, ...],
     ) -> LockEntry:
         entry = LockEntry(stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, outs)
-        self.lock.entries[stage.name] = entry
-        self.lock.save(self.pipeline.stages)
-        self.touched[LOCK_FILE] = None
+        self.touched[self.lock.record(stage.name, entry)] = None
         return entry
 
 
@@ -513,7 +511,7 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
     pipeline, graph = load(ws)
     order = select(pipeline, graph, options)
     check_sources(ws, pipeline, graph, order)
-    lock = Lockfile.load(ws.root)
+    lock = Locks.load(ws.root, pipeline)
     results: list[StageResult] = []
     will_run: set[str] = set()
     try:
@@ -572,7 +570,7 @@ def repro(
         pipeline, graph = load(ws)
         order = select(pipeline, graph, options)
         check_sources(ws, pipeline, graph, order)
-        lock = Lockfile.load(ws.root)
+        lock = Locks.load(ws.root, pipeline)
         runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source, executor)
         try:
             results = runner.run(order)
