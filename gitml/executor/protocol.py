@@ -133,6 +133,10 @@ class ActionResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.error
 
+    def metadata(self) -> dict[str, object]:
+        """How the run went on the worker, as `repro --json` reports it."""
+        return {"host": self.host, "duration": round(self.duration, 3), **self.usage}
+
     def to_json(self) -> str:
         return json.dumps(
             {

@@ -50,6 +50,7 @@ class StageResult:
     reasons: list[Reason] = field(default_factory=list)
     returncode: int | None = None
     message: str = ""
+    worker: dict[str, object] | None = None  # --executor: host, duration, resource usage
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
@@ -58,6 +59,8 @@ class StageResult:
             data["returncode"] = self.returncode
         if self.message:
             data["message"] = self.message
+        if self.worker is not None:
+            data["worker"] = self.worker
         return data
 
 
@@ -285,8 +288,11 @@ class _Runner:
         done = self.executor.run(self.ws, stage, action)
         for line in done.result.output_tail.splitlines():
             self.output(stage.name, line.encode())
+        worker = done.result.metadata()
         if not done.ok:
-            return StageResult(stage.name, FAILED, reasons, done.result.returncode, done.message)
+            return StageResult(
+                stage.name, FAILED, reasons, done.result.returncode, done.message, worker
+            )
         cached = {o.path for o in stage.outs if o.cache}
         with self.book:
             outs = done.result.outs
@@ -300,7 +306,7 @@ class _Runner:
             entry = self._write_lock(stage, deps, params, done.result.outs)
             if runcache.eligible(stage):
                 runcache.save(self.ws.cache, entry)
-        return StageResult(stage.name, RAN, reasons)
+        return StageResult(stage.name, RAN, reasons, worker=worker)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:
         for dep in stage.deps:

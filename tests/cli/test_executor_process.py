@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -45,7 +47,11 @@ def test_stage_runs_in_a_scratch_folder_outside_the_workspace(repo: Path) -> Non
         "stages:\n  where:\n    cmd: pwd > where.txt && echo $GITML_ROOT >> where.txt\n"
         "    deps: [in.txt]\n    outs: [where.txt]\n",
     )
-    run_gitml("repro", "--executor", "process", cwd=repo)
+    result = run_gitml("repro", "--executor", "process", "--json", cwd=repo)
+    (stage,) = json.loads(result.stdout)["stages"]  # stdout holds only the JSON document
+    assert stage["outcome"] == "ran" and stage["worker"]["host"] == socket.gethostname()
+    assert stage["worker"]["duration"] >= 0 and stage["worker"]["cpu_seconds"] >= 0
+    assert stage["worker"]["max_rss_mib"] > 0
     cwd, root = (repo / "where.txt").read_text().split()
     assert cwd == root
     assert not Path(cwd).resolve().is_relative_to(repo.resolve())
