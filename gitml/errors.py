@@ -99,3 +99,7 @@ class RemoteNotFoundError(RemoteError):
 
 class RemoteFormatError(RemoteError):
     """A remote written in a layout this gitml does not know."""
+
+
+class ExecutorError(PipelineError):
+    """An executor (worker process, Dask cluster) could not run a stage or cannot be reached."""

@@ -149,13 +149,31 @@ def repro(
         ),
     ] = False,
     remote: Annotated[
-        str | None, typer.Option("-r", "--remote", help="Remote for --pull (default: core.remote).")
+        str | None,
+        typer.Option(
+            "-r", "--remote", help="Remote for --pull and --executor (default: core.remote)."
+        ),
     ] = None,
     single_item: Annotated[
         bool,
         typer.Option(
             "-s", "--single-item", help="Only the named stages, not the stages they need."
         ),
+    ] = False,
+    executor_kind: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="Run the stages elsewhere: 'process' (local worker processes) or 'dask'.",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Dask scheduler (default: [executor] address)."),
+    ] = None,
+    no_download: Annotated[
+        bool,
+        typer.Option("--no-download", help="With --executor: leave the outputs in the store."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -201,7 +219,23 @@ def repro(
         from gitml.exp.meta import RunClock
 
         clock = RunClock(ws.root)
-    result = do_repro(ws, options, emit, output, source)
+    executor = None
+    if executor_kind is not None and not dry:
+        from gitml.executor.driver import open_executor
+
+        executor = open_executor(
+            ws, executor_kind, address=address, remote=remote, download=not no_download,
+            jobs=jobs,
+        )  # fmt: skip
+    elif (address or no_download) and not dry:
+        from gitml.errors import UsageError
+
+        raise UsageError("--address and --no-download go with --executor")
+    try:
+        result = do_repro(ws, options, emit, output, source, executor)
+    finally:
+        if executor is not None:
+            executor.close()
     if as_json:
         doc: dict[str, Any] = {"stages": [r.to_json() for r in result.stages]}
         if clock is not None:

@@ -35,6 +35,16 @@ class ParamsSpec:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What a stage asks of an executor (`resources:`); None where not stated."""
+
+    cpus: float | None = None
+    gpus: float | None = None
+    memory: int | None = None  # bytes
+    timeout: float | None = None  # seconds
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     cmd: tuple[str, ...]
@@ -48,6 +58,7 @@ class Stage:
     desc: str | None = None
     # Keys of params files read by ${...} interpolation (shown by `params diff`, as DVC does).
     tracked_vars: tuple[ParamsSpec, ...] = ()
+    resources: Resources = Resources()
 
     @property
     def cmd_value(self) -> str | list[str]:

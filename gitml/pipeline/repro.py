@@ -32,6 +32,8 @@ from gitml.workspace import Workspace
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from gitml.executor.driver import StageExecutor
+    from gitml.executor.protocol import Action
     from gitml.pipeline.runcache import RunSource
 
 # Outcomes of one stage.
@@ -49,6 +51,7 @@ class StageResult:
     returncode: int | None = None
     message: str = ""
     duration_s: float | None = None  # wall time of judging, running and recording it
+    worker: dict[str, object] | None = None  # --executor: host, duration, resource usage
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
@@ -59,6 +62,8 @@ class StageResult:
             data["message"] = self.message
         if self.duration_s is not None:
             data["duration_s"] = self.duration_s
+        if self.worker is not None:
+            data["worker"] = self.worker
         return data
 
 
@@ -149,8 +154,10 @@ class _Runner:
         emit: Emit,
         output: Output,
         source: RunSource | None,
+        executor: StageExecutor | None = None,
     ) -> None:
         self.ws = ws
+        self.executor = executor
         self.pipeline = pipeline
         self.graph = graph
         self.lock = lock
@@ -167,6 +174,7 @@ class _Runner:
         self.cancelled = threading.Event()
         self._started: dict[str, tuple[str, float]] = {}
         self._host_meta: dict[str, object] | None = None
+        self.elsewhere: dict[str, LockedPath] = {}  # --no-download outs, left in the store
 
     def emit(self, stage: str, text: str) -> None:
         self.emit_raw(f"[{stage}] {text}" if self.parallel else text)
@@ -219,6 +227,8 @@ class _Runner:
 
     def cancel(self) -> None:
         self.cancelled.set()
+        if self.executor is not None:
+            self.executor.cancel()
         with self._procs_lock:
             for proc in self._procs:
                 with contextlib.suppress(OSError):
@@ -260,6 +270,9 @@ class _Runner:
         try:
             with self.book:
                 observed = observe_stage(self.ws, stage)
+                if self.elsewhere:  # a dep another stage left in the store counts as present
+                    found = {d: self.elsewhere[d] for d in stage.deps if d in self.elsewhere}
+                    observed = Observed({**observed.paths, **found}, observed.params)
                 if self.options.force:
                     reasons = [Reason(ReasonKind.FORCED)]
                 else:
@@ -288,7 +301,11 @@ class _Runner:
                             return StageResult(name, RESTORED, reasons)
                 with self.book:
                     self._prepare_outs(stage)
+                    executor = self.executor
+                    action = executor.action(self.ws, stage, observed) if executor else None
                 self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                if action is not None:
+                    return self._run_elsewhere(stage, action, reasons, deps_locked, params)
                 code = self._run_commands(stage)
                 if code != 0:
                     how = (
@@ -301,6 +318,41 @@ class _Runner:
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
             return StageResult(name, FAILED, reasons, message=message)
+
+    def _run_elsewhere(
+        self,
+        stage: Stage,
+        action: Action,
+        reasons: list[Reason],
+        deps: tuple[LockedPath, ...],
+        params: ParamValues,
+    ) -> StageResult:
+        """--executor: the stage runs on a worker; its verified outs are recorded here."""
+        from gitml.pipeline import runcache
+
+        assert self.executor is not None
+        done = self.executor.run(self.ws, stage, action)
+        for line in done.result.output_tail.splitlines():
+            self.output(stage.name, line.encode())
+        worker = done.result.metadata()
+        if not done.ok:
+            return StageResult(
+                stage.name, FAILED, reasons, done.result.returncode, done.message, worker=worker
+            )
+        cached = {o.path for o in stage.outs if o.cache}
+        with self.book:
+            outs = done.result.outs
+            if self.executor.download:
+                self._restore_outs(tuple(o for o in outs if o.path in cached))
+            else:
+                self.elsewhere.update((o.path, o) for o in outs if o.path in cached)
+            for path in cached:
+                self._ignore(path)
+            self.executor.place_copies(self.ws, [o for o in outs if o.path not in cached])
+            entry = self._write_lock(stage, deps, params, done.result.outs)
+            if runcache.eligible(stage):
+                runcache.save(self.ws.cache, entry)
+        return StageResult(stage.name, RAN, reasons, worker=worker)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:
         for dep in stage.deps:
@@ -588,8 +640,10 @@ def repro(
     emit: Emit,
     output: Output,
     source: RunSource | None = None,
+    executor: StageExecutor | None = None,
 ) -> ReproResult:
-    """Run what is stale; `source` (later: a remote, for --pull) supplies run-cache entries."""
+    """Run what is stale; `source` (a remote, for --pull) supplies run-cache entries;
+    `executor` (--executor) runs the commands elsewhere."""
     if options.dry:
         return ReproResult(plan(ws, options))
     with ws.locked():
@@ -597,7 +651,7 @@ def repro(
         order = select(pipeline, graph, options)
         check_sources(ws, pipeline, graph, order)
         lock = Locks.load(ws.root, pipeline)
-        runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source)
+        runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source, executor)
         try:
             results = runner.run(order)
         finally:

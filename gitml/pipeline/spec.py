@@ -30,12 +30,13 @@ from gitml.pipeline.interpolate import (
     to_str,
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
+from gitml.pipeline.resources import parse_resources
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
 _STAGE_KEYS = frozenset(
     {
         "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
-        "frozen", "always_changed", "desc", "meta", "vars",
+        "frozen", "always_changed", "desc", "meta", "vars", "resources",
     }
 )  # fmt: skip
 _OUT_FLAGS = frozenset({"cache", "persist", "push", "desc", "type", "labels", "meta", "remote"})
@@ -243,6 +244,7 @@ def build_stage(name: str, data: Mapping[str, Any], wdir: str, where: str) -> St
         frozen=_bool(data.get("frozen", False), f"{where}: frozen"),
         always_changed=_bool(data.get("always_changed", False), f"{where}: always_changed"),
         desc=desc,
+        resources=parse_resources(data.get("resources"), f"{where}: resources"),
     )
 
 
