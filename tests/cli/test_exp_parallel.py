@@ -99,7 +99,11 @@ def test_queue_then_run_all_in_parallel_runs_a_shared_stage_once(pipe: Path) -> 
     log = ran(pipe)
     assert log.count("prep") == 2  # once per value of prep.n, though two ran at once
     assert log.count("train") == 4
-    size = {e["params"]["params.yaml"]["prep.n"]: e["metrics"] for e in done.values()}
+    size = {
+        e["params"]["params.yaml"]["prep.n"]: e["metrics"]
+        for e in done.values()
+        if e["state"] == "success"
+    }
     assert size[3]["metrics.json"]["size"] == 12
     assert git("worktree", "list", "--porcelain", cwd=pipe).count("worktree ") == 1
 
