@@ -276,6 +276,7 @@ def main(argv: list[str]) -> int:
 
     workdir: Path = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    bench.compile_bytecode(args.gitml)  # as pip install would; see bench.compile_bytecode
     tools = [Tool("gitml", args.gitml)]
     if args.dvc or args.dvc_bin:
         dvc = args.dvc_bin or bench.ensure_dvc_venv(

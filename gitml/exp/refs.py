@@ -27,6 +27,7 @@ from gitml.exp import EXPS_NAMESPACE
 
 _INFO_PREFIX = "gitml-exp: "
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_FULL_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 QUEUED, RUNNING, SUCCESS, FAILED = "queued", "running", "success", "failed"
 
 
@@ -86,11 +87,14 @@ def parse_info(text: str) -> dict[str, Any]:
     return {}
 
 
-def list_refs(root: Path, baseline: str | None = None) -> list[ExpRef]:
-    """Every experiment (of `baseline` only, when given), from one `git for-each-ref`."""
-    namespace = f"{EXPS_NAMESPACE}/{baseline}/" if baseline else f"{EXPS_NAMESPACE}/"
+def list_refs(root: Path, baseline: str | None = None, name: str | None = None) -> list[ExpRef]:
+    """Every experiment (of `baseline`, and called `name`, when given), from one
+    `git for-each-ref`."""
+    pattern = f"{EXPS_NAMESPACE}/{baseline or '*'}/{name}" if name else (
+        f"{EXPS_NAMESPACE}/{baseline}/" if baseline else f"{EXPS_NAMESPACE}/"
+    )  # fmt: skip
     out = git.run_bytes(
-        root, ["for-each-ref", "--format=%(refname)%00%(objectname)%00%(contents)%00", namespace]
+        root, ["for-each-ref", "--format=%(refname)%00%(objectname)%00%(contents)%00", pattern]
     )
     fields = out.decode("utf-8", "replace").split("\0")
     found = []
@@ -109,7 +113,7 @@ def find(root: Path, name: str, head: str | None = None) -> ExpRef | None:
     one by that name; an error when several baselines have one and none is `head`."""
     if not _NAME.match(name):
         return None
-    matches = [e for e in list_refs(root) if e.name == name]
+    matches = [e for e in list_refs(root, name=name) if e.name == name]
     if head is not None:
         for e in matches:
             if e.baseline == head:
@@ -124,8 +128,8 @@ def find(root: Path, name: str, head: str | None = None) -> ExpRef | None:
 
 def resolve(root: Path, text: str) -> str | None:
     """Resolver for gitml.revisions: an experiment name -> its commit."""
-    if not _NAME.match(text):
-        return None
+    if not _NAME.match(text) or _FULL_ID.match(text):
+        return None  # a commit id is git's (and `show` resolves baselines by id)
     found = find(root, text, git.head_commit(root))
     return found.commit if found is not None else None
 

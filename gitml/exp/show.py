@@ -1,4 +1,4 @@
-"""`exp show` and `exp diff`: experiments as rows (SPEC 7.2 JSON shape), and tables.
+"""`exp show` and `exp diff`: experiments as rows in the SPEC 7.2 JSON shape.
 
 Every experiment's record (state, times, metadata, params, metrics) comes out of one
 `git for-each-ref`; only the baseline is read through its tree (and, for cached metrics,
@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gitml import git
-from gitml.errors import ObjectNotFoundError, UsageError
+from gitml.errors import GitmlError, ObjectNotFoundError
 from gitml.exp import refs
 from gitml.exp.refs import ExpRef
-from gitml.pipeline.params import MISSING, flatten
 
 if TYPE_CHECKING:
     from gitml.workspace import Workspace
@@ -48,164 +47,82 @@ def exp_row(exp: ExpRef) -> Row:
     return row
 
 
-def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(params, metrics) of the pipeline committed at `commit`, read as every revision
-    is (gitml.pipeline.revision_files: git, then gitml.lock outs from the cache or the
-    remote). A file whose bytes cannot be had is left out of the row, not an error."""
+def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """(params, metrics, complete) of the pipeline committed at `commit`, read as every
+    revision is (gitml.pipeline.revision_files: git, then gitml.lock outs from the cache or
+    the remote). A file whose bytes cannot be had is left out (complete is then False)."""
     from gitml.pipeline.metrics import metrics_files, params_targets
+    from gitml.pipeline.params import flatten
     from gitml.pipeline.revision_files import RevisionFiles
     from gitml.pipeline.spec import pipeline_at
 
     pipeline = pipeline_at(ws.root, commit)
     if pipeline is None:
-        return {}, {}
+        return {}, {}, True
     found: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
     wanted = (list(params_targets(pipeline)), metrics_files(pipeline))
+    complete = True
     with RevisionFiles(ws) as files:
         for values, paths in zip(found, wanted, strict=True):
             for path in paths:
                 try:
                     data = files.load(commit, path)
                 except ObjectNotFoundError:
+                    complete = False
                     continue
                 if data is not None:
                     values[path] = flatten(data)
-    return found
+    return found[0], found[1], complete
 
 
-def baseline_row(ws: Workspace, commit: str) -> Row:
-    params, metrics = values_at(ws, commit)
-    out = git.run_bytes(ws.root, ["show", "-s", "--format=%cI%x00%D", commit]).decode()
-    created, _, decoration = out.strip().partition("\0")
-    branch = next(
-        (d.removeprefix("HEAD -> ") for d in decoration.split(", ") if d.startswith("HEAD -> ")),
-        None,
-    )
+def _commit_facts(ws: Workspace, commit: str) -> dict[str, Any]:
+    """A commit's date, params and metrics: they never change, so once read completely
+    they are kept in `.gitml/tmp/exp-baselines/` and `exp show` reads one small file."""
+    import json
+
+    path = ws.tmp_dir / "exp-baselines" / f"{commit}.json"
+    try:
+        facts: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return facts
+    except (OSError, ValueError):
+        pass
+    params, metrics, complete = values_at(ws, commit)
+    created = git.run_bytes(ws.root, ["show", "-s", "--format=%cI", commit]).decode().strip()
+    facts = {"created": created, "params": params, "metrics": metrics}
+    if complete:
+        from gitml.fsutil import atomic_write_bytes
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(facts).encode())
+    return facts
+
+
+def baseline_row(ws: Workspace, commit: str, branch: str | None) -> Row:
+    facts = _commit_facts(ws, commit)
     return {
         "name": branch or commit[:7],
         "rev": commit,
         "baseline": commit,
         "state": "success",
-        "created": created,
+        "created": facts["created"],
         "duration_s": None,
-        "params": params,
-        "metrics": metrics,
+        "params": facts["params"],
+        "metrics": facts["metrics"],
         "meta": {"host": None, "gitml_version": None, "head": commit, "dirty": False, "stages": {}},
     }
 
 
 def collect(ws: Workspace, *, all_baselines: bool) -> dict[str, Any]:
-    head = refs.baseline_of(ws.root)
+    try:
+        out = git.run_bytes(ws.root, ["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"])
+    except GitmlError:
+        refs.baseline_of(ws.root)  # says why: no commit yet
+        raise
+    head, symbolic = out.decode().split()
+    branch = symbolic.removeprefix("refs/heads/") if symbolic.startswith("refs/heads/") else None
     exps = refs.list_refs(ws.root, None if all_baselines else head)
     rows = sorted((exp_row(e) for e in exps), key=lambda r: (str(r["created"]), r["name"]))
-    return {"baseline": baseline_row(ws, head), "experiments": rows}
-
-
-# Sorting and tables ------------------------------------------------------------------
-
-
-def _lookup(row: Row, key: str) -> Any:
-    """`[FILE:]KEY` among a row's params and metrics; MISSING when absent."""
-    file, sep, dotted = key.rpartition(":")
-    for section in ("metrics", "params"):
-        for name, values in row[section].items():
-            if (not sep or name == file) and dotted in values:
-                return values[dotted]
-    return MISSING
-
-
-def sort_rows(rows: list[Row], key: str, *, descending: bool) -> list[Row]:
-    if not any(_lookup(r, key) is not MISSING for r in rows):
-        raise UsageError(f"--sort-by {key!r}: no experiment has such a param or metric")
-    present = [r for r in rows if _lookup(r, key) is not MISSING]
-    absent = [r for r in rows if _lookup(r, key) is MISSING]
-
-    def sort_key(row: Row) -> tuple[int, Any]:
-        value = _lookup(row, key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return (1, str(value))
-        return (0, value)
-
-    return sorted(present, key=sort_key, reverse=descending) + absent
-
-
-def _columns(rows: list[Row], section: str, *, only_differing: bool) -> list[tuple[str, str]]:
-    keys: dict[tuple[str, str], None] = {}
-    for row in rows:
-        for file, values in row[section].items():
-            keys.update(dict.fromkeys((file, k) for k in values))
-    if only_differing and len(rows) > 1:
-        from gitml.pipeline.params import canonical
-
-        keys = {
-            fk: None
-            for fk in keys
-            if len({canonical(r[section].get(fk[0], {}).get(fk[1], MISSING)) for r in rows}) > 1
-            or section == "metrics"
-        }
-    return list(keys)
-
-
-def _label(file: str, key: str, all_keys: list[tuple[str, str]]) -> str:
-    return key if sum(1 for _, k in all_keys if k == key) == 1 else f"{file}:{key}"
-
-
-def table_data(doc: dict[str, Any], *, only_differing: bool) -> tuple[list[str], list[list[str]]]:
-    from gitml.pipeline.metrics import show_value
-
-    rows = [doc["baseline"], *doc["experiments"]]
-    metric_cols = _columns(rows, "metrics", only_differing=False)
-    param_cols = _columns(rows, "params", only_differing=only_differing)
-    header = ["Experiment", "State", "Created", "Duration"]
-    header += [_label(f, k, metric_cols) for f, k in metric_cols]
-    header += [_label(f, k, param_cols) for f, k in param_cols]
-    body = []
-    for i, row in enumerate(rows):
-        duration = row["duration_s"]
-        cells = [
-            row["name"] if i == 0 else f"├── {row['name']}",
-            row["state"],
-            str(row["created"] or "-")[:19].replace("T", " "),
-            "-" if duration is None else f"{duration:.1f}s",
-        ]
-        cells += [show_value(row["metrics"].get(f, {}).get(k, MISSING)) for f, k in metric_cols]
-        cells += [show_value(row["params"].get(f, {}).get(k, MISSING)) for f, k in param_cols]
-        body.append(cells)
-    if len(body) > 1:
-        body[-1][0] = body[-1][0].replace("├──", "└──")
-    return header, body
-
-
-def render_csv(doc: dict[str, Any]) -> str:
-    import csv
-    import io
-
-    header, body = table_data(doc, only_differing=False)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for cells in body:
-        writer.writerow([cells[0].removeprefix("├── ").removeprefix("└── "), *cells[1:]])
-    return buffer.getvalue()
-
-
-def render_markdown(doc: dict[str, Any]) -> str:
-    from gitml.pipeline.metrics import table
-
-    header, body = table_data(doc, only_differing=True)
-    return table(header, body, markdown=True)
-
-
-def render_rich(doc: dict[str, Any]) -> Any:
-    from rich.table import Table
-
-    header, body = table_data(doc, only_differing=True)
-    table = Table(show_edge=False, header_style="bold")
-    for i, name in enumerate(header):
-        table.add_column(name, no_wrap=i == 0, justify="left" if i < 4 else "right")
-    for cells in body:
-        table.add_row(*cells)
-    return table
+    return {"baseline": baseline_row(ws, head, branch), "experiments": rows}
 
 
 # diff ---------------------------------------------------------------------------------
@@ -220,7 +137,7 @@ def values_of(ws: Workspace, text: str) -> tuple[str, dict[str, Any], dict[str, 
     if exp is not None and "params" in exp.info:
         return text, exp.info.get("params") or {}, exp.info.get("metrics") or {}, exp.baseline
     commit = resolve(ws.root, text)
-    params, metrics = values_at(ws, commit)
+    params, metrics, _ = values_at(ws, commit)
     parents = git.run_bytes(ws.root, ["rev-list", "--parents", "-n", "1", commit]).split()
     parent = parents[1].decode() if len(parents) > 1 else commit
     return text, params, metrics, parent
@@ -232,7 +149,7 @@ def diff(ws: Workspace, a: str, b: str | None) -> tuple[str, str, list[Any], lis
 
     label_a, params_a, metrics_a, base = values_of(ws, a)
     if b is None:
-        params_b, metrics_b = values_at(ws, base)
+        params_b, metrics_b, _ = values_at(ws, base)
         label_b = base[:7]
     else:
         label_b, params_b, metrics_b, _ = values_of(ws, b)
