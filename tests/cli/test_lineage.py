@@ -190,3 +190,11 @@ def test_pipelines_in_subfolders(tmp_path: Path) -> None:
     )
     assert [(m["path"], m["stage"]) for m in found["matches"]] == [("sub/out.csv", "make")]
     assert found["workspace"] == ["sub/out.csv"]
+
+
+def test_lineage_of_a_file_inside_a_tracked_directory(project: Path) -> None:
+    doc = json.loads(run_gitml("lineage", "data/images/a.png", "--json", cwd=project).stdout)
+    node = doc["lineage"]
+    assert (node["kind"], node["inside"]) == ("added", "data/images")
+    assert node["oid"] == b3((project / "data" / "images" / "a.png").read_bytes())
+    assert node["source"]["subject"] == "raw data"
