@@ -290,6 +290,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.plots_cmds": ("plots",),
     "gitml.cli.report_cmd": ("report",),
     "gitml.cli.exp_cmds": ("exp",),
+    "gitml.cli.verify_cmd": ("verify",),
 }
 _registered: set[str] = set()
 
