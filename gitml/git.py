@@ -446,6 +446,49 @@ def rev_list(root: Path, args: list[str]) -> list[str]:
     return result.stdout.decode().split()
 
 
+def read_bytes(root: Path, args: list[str], *, input: bytes | None = None) -> bytes:
+    """stdout of `git ARGS` as `run_bytes` gives it, for outputs of megabytes: stdout is
+    read in one call while a thread feeds stdin (`communicate` polls in 32 KiB steps,
+    ~70 ms of CPU for the 1.5 MB of a 5,000-commit `log --raw`)."""
+    import threading
+
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=root,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    assert proc.stdout is not None and proc.stderr is not None
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(input or b"")
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True) if input is not None else None
+    if feeder is not None:
+        feeder.start()
+    out = proc.stdout.read()
+    err = proc.stderr.read()  # git's stderr is a few lines; read after stdout's end
+    proc.wait()
+    if feeder is not None:
+        feeder.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        message = err.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+    return out
+
+
 def cat_blobs(root: Path, object_ids: list[str]) -> dict[str, bytes]:
     """{id: bytes} of many small objects through one `git cat-file --batch` run with all
     ids at once (half the time of a pipelined CatFile for ~10,000 pointer-sized blobs);
@@ -453,7 +496,9 @@ def cat_blobs(root: Path, object_ids: list[str]) -> dict[str, bytes]:
     unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
     if not unique:
         return {}
-    out = run_bytes(root, ["cat-file", "--batch"], input="".join(o + "\n" for o in unique).encode())
+    out = read_bytes(
+        root, ["cat-file", "--batch"], input="".join(o + "\n" for o in unique).encode()
+    )
     found: dict[str, bytes] = {}
     pos = 0
     while pos < len(out):

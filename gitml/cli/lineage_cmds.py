@@ -25,7 +25,10 @@ def lineage(
     ] = None,
     find: Annotated[
         str | None,
-        typer.Option("--find", help="Name the commits and paths where FILE's bytes were tracked."),
+        typer.Option(
+            "--find",
+            help="Name the commits and paths where FILE's bytes (or a blake3: id) were tracked.",
+        ),
     ] = None,
     verify: Annotated[
         bool,
@@ -102,15 +105,18 @@ def _verify(ws: Any, traced: Any, remote: str | None, as_json: bool) -> None:
 
 def _find(ctx: typer.Context, file: str, as_json: bool) -> None:
     from gitml.errors import PathError
-    from gitml.hashing import hash_file
+    from gitml.hashing import Oid, hash_file
     from gitml.lineage.find import find
 
     target = Path(file)
     if target.is_dir():
         raise PathError(f"{file}: is a directory; --find takes one file")
-    if not target.is_file():
+    if target.is_file():
+        oid = hash_file(target)
+    elif file.startswith("blake3:"):
+        oid = Oid.parse(file)  # a content id, as lineage and pointer files print them
+    else:
         raise PathError(f"{file}: no such file")
-    oid = hash_file(target)
     ws = ctx.obj.workspace()
     found = find(ws.root, oid, ws)
     if as_json:

@@ -73,9 +73,12 @@ def plots_diff(
     rev_b: Annotated[
         str | None, typer.Argument(help="New revision (default: the workspace).", metavar="[B]")
     ] = None,
+    targets: Annotated[
+        list[str] | None, typer.Option("--target", help="Only this plot file (repeatable).")
+    ] = None,
     out: OutOpt = DEFAULT_OUT,
     as_json: JsonOpt = False,
 ) -> None:
     """Draw each declared plot at two revisions on one chart (default: HEAD and the workspace)."""
     names: list[Any] = [rev_a or "HEAD", rev_b]
-    _render(ctx, names, [], out, as_json)
+    _render(ctx, names, targets or [], out, as_json)

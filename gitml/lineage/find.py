@@ -104,7 +104,7 @@ _LOCK_NAME = LOCK_FILE.encode()
 
 def history_versions(root: Path) -> list[Introduced]:
     """Every version of a pointer or lock file that a commit of any ref introduced."""
-    out = git.run_bytes(
+    out = git.read_bytes(
         root,
         [
             "log", "--all", "--format=%x01%H%x00%aI%x00%s", "--raw", "--no-renames",

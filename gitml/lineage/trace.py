@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitml.cache import Cache
-from gitml.errors import PathError
+from gitml.errors import GitmlError, PathError
+from gitml.hashing import Oid
 from gitml.lineage.view import Change, RevisionView
 from gitml.pipeline.model import LockedPath, ParamValues
 from gitml.pointer import pointer_path_for
@@ -126,6 +127,8 @@ class _Tracer:
                 node.oid, node.size, node.nfiles = str(pointer.oid), pointer.size, pointer.nfiles
             elif locked is not None:
                 node.oid, node.size = str(locked.oid), locked.size
+            elif pointer.kind == "dir":
+                self._fill_from_manifest(node, pointer.oid, path[len(out) + 1 :])
             node.source = view.last_change(pointer_path_for(out))
             return node
         blob = view.git_blobs([path]).get(path)
@@ -138,6 +141,19 @@ class _Tracer:
             node.oid, node.size, node.nfiles = str(locked.oid), locked.size, locked.nfiles
         return node
 
+    def _fill_from_manifest(self, node: Node, manifest_oid: Oid, inner: str) -> None:
+        """Content id and size of a file inside a tracked directory, when the directory's
+        manifest is in the local cache."""
+        if self.cache is None or not self.cache.exists(manifest_oid):
+            return
+        try:
+            manifest = self.cache.load_manifest(manifest_oid)
+        except GitmlError:
+            return
+        entry = next((e for e in manifest if e.relpath == inner), None)
+        if entry is not None:
+            node.oid, node.size = str(entry.oid), entry.size
+
     def _stage_out(self, path: str, stage_name: str, out: str, hint: LockedPath | None) -> Node:
         pipeline = self.view.pipeline()
         assert pipeline is not None
@@ -149,6 +165,8 @@ class _Tracer:
             node.oid, node.size, node.nfiles = str(locked.oid), locked.size, locked.nfiles
         elif hint is not None:
             node.oid, node.size, node.nfiles = str(hint.oid), hint.size, hint.nfiles
+        elif locked is not None and locked.is_dir:
+            self._fill_from_manifest(node, locked.oid, path[len(out) + 1 :])
         if entry is None:
             node.produced_by = Produced(
                 stage_name,

@@ -113,6 +113,10 @@ def test_find_names_the_commit_and_path_of_a_model_copy(project: Path, tmp_path:
     assert "model.bin" in old  # the earlier run's model is a different version
     text = run_gitml("lineage", "--find", str(copy), cwd=project).stdout
     assert head[:12] in text and "stage 'train' out" in text
+    by_id = run_gitml("lineage", "--find", b3(copy.read_bytes()), "--json", cwd=project)
+    assert json.loads(by_id.stdout)["matches"] == doc["matches"]
+    bad_id = run_gitml("lineage", "--find", "blake3:zz", cwd=project, check=False)
+    assert bad_id.returncode == 1 and len(bad_id.stderr.strip().splitlines()) == 1
 
 
 def test_find_a_file_inside_a_tracked_directory(project: Path, tmp_path: Path) -> None:
@@ -190,3 +194,11 @@ def test_pipelines_in_subfolders(tmp_path: Path) -> None:
     )
     assert [(m["path"], m["stage"]) for m in found["matches"]] == [("sub/out.csv", "make")]
     assert found["workspace"] == ["sub/out.csv"]
+
+
+def test_lineage_of_a_file_inside_a_tracked_directory(project: Path) -> None:
+    doc = json.loads(run_gitml("lineage", "data/images/a.png", "--json", cwd=project).stdout)
+    node = doc["lineage"]
+    assert (node["kind"], node["inside"]) == ("added", "data/images")
+    assert node["oid"] == b3((project / "data" / "images" / "a.png").read_bytes())
+    assert node["source"]["subject"] == "raw data"

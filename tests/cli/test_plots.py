@@ -85,6 +85,14 @@ def test_diff_writes_an_offline_page_with_one_chart_per_plot(project: Path) -> N
 def test_diff_defaults_to_head_against_the_workspace(project: Path) -> None:
     doc = json.loads(run_gitml("plots", "diff", "--json", cwd=project).stdout)
     assert doc["revisions"] == ["HEAD", "workspace"]
+    assert [p["path"] for p in doc["plots"]] == PLOTS
+    only = run_gitml("plots", "diff", "--target", "plots/roc.tsv", "--json", cwd=project)
+    assert [p["path"] for p in json.loads(only.stdout)["plots"]] == ["plots/roc.tsv"]
+    unknown = run_gitml("plots", "diff", "--target", "nope.csv", cwd=project, check=False)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().splitlines() == [
+        "gitml: error: nope.csv: not a plot declared in gitml.yaml"
+    ]
 
 
 def test_show_targets_and_a_revision_without_the_plot(project: Path) -> None:
