@@ -10,7 +10,7 @@ were at any revision, without a checkout.
     with revision_files.RevisionFiles(ws) as files:  # many reads: one git process, caches
         for rev in ("HEAD~2", "HEAD~1", None):
             files.load(rev, "metrics.json")
-        files.pipeline("HEAD~1")  # gitml.yaml as it was there (e.g. its plots), parsed
+        files.pipeline("HEAD~1")  # the pipeline as it was there (e.g. its plots), parsed
 
 A RevisionFiles object is for one thread at a time. Files are read whole into memory:
 this is for metrics, params, plots data and other small files; stream large data with
@@ -61,7 +61,6 @@ from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.manifest import Manifest
-    from gitml.pipeline.model import LockEntry
     from gitml.pipeline.spec import Pipeline
     from gitml.remote import RemoteStore
 
@@ -99,7 +98,7 @@ class RevisionFiles:
         self.remote = remote
         self.cat = git.CatFile(self.root)
         self._commits: dict[str, str | None] = {}
-        self._locks: dict[str, dict[str, LockEntry]] = {}
+        self._locks: dict[str, list[tuple[str, Pointer, str, str]]] = {}
         self._pipelines: dict[str, Pipeline | None] = {}
         self._manifests: dict[Oid, Manifest] = {}
         self._store: RemoteStore | None = None
@@ -132,24 +131,17 @@ class RevisionFiles:
         return found is not None and found[0] == "commit"
 
     def pipeline(self, rev: str | None) -> Pipeline | None:
-        """gitml.yaml at `rev` (None: the workspace's), parsed; None when there is none.
-        Malformed: FormatError naming `REV:gitml.yaml`."""
-        from gitml.pipeline.spec import load_pipeline, parse_pipeline_at
+        """Every gitml.yaml at `rev` (None: the workspace's) as one pipeline (see
+        gitml.pipeline.project); None when there is none. Malformed: a FormatError."""
+        from gitml.pipeline.project import load_pipelines, load_pipelines_at
 
         if rev is None:
-            return load_pipeline(self.root)
+            return load_pipelines(self.root)
         commit = self.commit(rev)
         if commit is None:
             return None
         if commit not in self._pipelines:
-            data = self.cat.read_path(commit, PIPELINE_FILE)
-            self._pipelines[commit] = (
-                None
-                if data is None
-                else parse_pipeline_at(
-                    data, self.root, rev, lambda path: self.cat.read_path(commit, path)
-                )
-            )
+            self._pipelines[commit] = load_pipelines_at(self.root, commit)
         return self._pipelines[commit]
 
     def read_bytes(self, rev: str | None, relpath: str) -> bytes | None:
@@ -217,20 +209,26 @@ class RevisionFiles:
         return None
 
     def _lock_owner(self, commit: str, rev: str, relpath: str) -> tuple[str, Pointer, str] | None:
-        entries = self._lock_at(commit, rev)
         candidates = set(_self_and_parents(relpath))
-        for name, entry in entries.items():
-            for out in entry.outs:
-                if out.path in candidates:
-                    return out.path, out.pointer(), f"{rev}:{LOCK_FILE} (stage '{name}')"
+        for path, pointer, lock, stage in self._lock_outs_at(commit):
+            if path in candidates:
+                return path, pointer, f"{rev}:{lock} (stage '{stage}')"
         return None
 
-    def _lock_at(self, commit: str, rev: str) -> dict[str, LockEntry]:
+    def _lock_outs_at(self, commit: str) -> list[tuple[str, Pointer, str, str]]:
+        """(path, pointer, lock file, stage) of every out in every gitml.lock at `commit`,
+        pipelines in subfolders included."""
         if commit not in self._locks:
-            from gitml.pipeline.lockfile import parse_lock
+            from gitml.pipeline.project import lock_entries_at, lock_path
 
-            raw = self.cat.read_path(commit, LOCK_FILE)
-            self._locks[commit] = {} if raw is None else parse_lock(raw, f"{rev}:{LOCK_FILE}")
+            outs: list[tuple[str, Pointer, str, str]] = []
+            found = lock_entries_at(self.root, commit)
+            if found is not None:
+                pipeline, entries = found
+                for key, entry in entries.items():
+                    file, name = pipeline.origin.get(key, (PIPELINE_FILE, key))
+                    outs.extend((o.path, o.pointer(), lock_path(file), name) for o in entry.outs)
+            self._locks[commit] = outs
         return self._locks[commit]
 
     def _absence_reason(self, commit: str, rev: str, relpath: str) -> str:
