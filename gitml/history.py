@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git
+from gitml import git, revisions
 from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
@@ -58,9 +58,10 @@ def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
 def revision_outputs(
     root: Path, rev: str, cat: git.CatFile, *, pushable_only: bool = False
 ) -> dict[str, TrackedOutput]:
-    """{output path: TrackedOutput} of every pointer committed at `rev`, then of the
-    cached stage outs in its gitml.lock (`pushable_only`: not those marked `push: false`)."""
-    commit = git.resolve_commit(root, rev)
+    """{output path: TrackedOutput} of every pointer committed at `rev` (anything
+    gitml.revisions.resolve accepts), then of the cached stage outs in its gitml.lock
+    (`pushable_only`: not those marked `push: false`)."""
+    commit = revisions.resolve(root, rev)
     blobs = git.pointer_blobs(root, commit)
     ids = [blob for _, blob in blobs]
     git.prefetch_blobs(root, ids)
@@ -75,7 +76,7 @@ def revision_outputs(
         outputs[tracked.path] = tracked
     from gitml.pipeline.project import lock_outputs_at
 
-    for path, pointer, lock in lock_outputs_at(root, rev, pushable_only=pushable_only):
+    for path, pointer, lock in lock_outputs_at(root, commit, pushable_only=pushable_only):
         outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{lock} ({path})"))
     return dict(sorted(outputs.items()))
 

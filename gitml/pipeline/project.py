@@ -21,7 +21,7 @@ from gitml.errors import FormatError, GitError
 from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
 from gitml.pipeline.lockfile import Lockfile, cached_outputs, parse_lock
 from gitml.pipeline.model import LockEntry, Stage
-from gitml.pipeline.spec import Pipeline, parse_pipeline
+from gitml.pipeline.spec import Pipeline, ReadAt, parse_pipeline
 from gitml.pointer import Pointer
 
 
@@ -111,13 +111,31 @@ def load_pipelines(root: Path) -> Pipeline | None:
     return _combine(parsed)
 
 
-def load_pipelines_at(root: Path, rev: str) -> Pipeline | None:
-    """Every gitml.yaml committed at `rev` as one pipeline (vars read at `rev` too)."""
+def load_pipelines_at(
+    root: Path,
+    rev: str,
+    *,
+    files: list[str] | None = None,
+    read: ReadAt | None = None,
+    label: str | None = None,
+) -> Pipeline | None:
+    """Every gitml.yaml committed at `rev` as one pipeline (vars read at `rev` too).
+
+    A caller that already reads the commit (gitml.pipeline.revision_files) passes the
+    gitml.yaml paths there (`files`) and its reader (`read`: relpath -> bytes at `rev`),
+    which saves git processes; `label` names the revision in messages."""
+    if files is None:
+        files = pipeline_files_at(root, rev)
+    if read is None:
+
+        def read(relpath: str) -> bytes | None:
+            return git.show_file(root, rev, relpath)
+
     parsed = []
-    for file in pipeline_files_at(root, rev):
-        data = git.show_file(root, rev, file)
+    for file in files:
+        data = read(file)
         if data is not None:
-            parsed.append((file, parse_pipeline(data, root, file, rev=rev)))
+            parsed.append((file, parse_pipeline(data, root, file, rev=label or rev, read=read)))
     return _combine(parsed)
 
 

@@ -10,7 +10,7 @@ were at any revision, without a checkout.
     with revision_files.RevisionFiles(ws) as files:  # many reads: one git process, caches
         for rev in ("HEAD~2", "HEAD~1", None):
             files.load(rev, "metrics.json")
-        files.pipeline("HEAD~1")  # gitml.yaml as it was there (e.g. its plots), parsed
+        files.pipeline("HEAD~1")  # the pipeline as it was there (e.g. its plots), parsed
 
 A RevisionFiles object is for one thread at a time. Files are read whole into memory:
 this is for metrics, params, plots data and other small files; stream large data with
@@ -40,6 +40,7 @@ cached and was not committed to git. A revision that names no commit is a GitErr
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class RevisionFiles:
         self._commits: dict[str, str | None] = {}
         self._locks: dict[str, list[tuple[str, Pointer, str, str]]] = {}
         self._pipelines: dict[str, Pipeline | None] = {}
+        self._trees: dict[str, list[str]] = {}  # commit -> its gitml.yaml files
         self._manifests: dict[Oid, Manifest] = {}
         self._store: RemoteStore | None = None
         self._store_error: GitmlError | None = None
@@ -131,18 +133,23 @@ class RevisionFiles:
         return found is not None and found[0] == "commit"
 
     def pipeline(self, rev: str | None) -> Pipeline | None:
-        """Every gitml.yaml at `rev` (None: the workspace's) as one pipeline; None when
-        there is none.
-        Malformed: FormatError naming `REV:gitml.yaml`."""
-        from gitml.pipeline.spec import load_pipeline, pipeline_at
+        """Every gitml.yaml at `rev` (None: the workspace's) as one pipeline (see
+        gitml.pipeline.project); None when there is none. Malformed: a FormatError."""
+        from gitml.pipeline.project import load_pipelines, load_pipelines_at
 
         if rev is None:
-            return load_pipeline(self.root)
+            return load_pipelines(self.root)
         commit = self.commit(rev)
         if commit is None:
             return None
         if commit not in self._pipelines:
-            self._pipelines[commit] = pipeline_at(self.root, commit, label=rev)
+            self._pipelines[commit] = load_pipelines_at(
+                self.root,
+                commit,
+                files=self._pipeline_files(commit),
+                read=lambda relpath: self.cat.read_path(commit, relpath),
+                label=rev,
+            )
         return self._pipelines[commit]
 
     def read_bytes(self, rev: str | None, relpath: str) -> bytes | None:
@@ -211,26 +218,40 @@ class RevisionFiles:
 
     def _lock_owner(self, commit: str, rev: str, relpath: str) -> tuple[str, Pointer, str] | None:
         candidates = set(_self_and_parents(relpath))
-        for path, pointer, lock, stage in self._lock_outs_at(commit):
+        for path, pointer, lock, stage in self._lock_outs_at(commit, rev):
             if path in candidates:
                 return path, pointer, f"{rev}:{lock} (stage '{stage}')"
         return None
 
-    def _lock_outs_at(self, commit: str) -> list[tuple[str, Pointer, str, str]]:
-        """(path, pointer, lock file, stage) of every out in every gitml.lock at `commit`,
-        pipelines in subfolders included."""
+    def _lock_outs_at(self, commit: str, rev: str) -> list[tuple[str, Pointer, str, str]]:
+        """(path, pointer, lock file, stage) of every out in the gitml.lock beside each
+        gitml.yaml at `commit` (pipelines in subfolders included; lock paths are
+        workspace-relative). The locks alone say what existed: no pipeline is parsed."""
         if commit not in self._locks:
-            from gitml.pipeline.project import lock_entries_at, lock_path
+            from gitml.pipeline.lockfile import parse_lock
+            from gitml.pipeline.project import lock_path
 
             outs: list[tuple[str, Pointer, str, str]] = []
-            found = lock_entries_at(self.root, commit)
-            if found is not None:
-                pipeline, entries = found
-                for key, entry in entries.items():
-                    file, name = pipeline.origin.get(key, (PIPELINE_FILE, key))
-                    outs.extend((o.path, o.pointer(), lock_path(file), name) for o in entry.outs)
+            for file in self._pipeline_files(commit):
+                lock = lock_path(file)
+                raw = self.cat.read_path(commit, lock)
+                if raw is None:
+                    continue
+                for name, entry in parse_lock(raw, f"{rev}:{lock}").items():
+                    outs.extend((o.path, o.pointer(), lock, name) for o in entry.outs)
             self._locks[commit] = outs
         return self._locks[commit]
+
+    def _pipeline_files(self, commit: str) -> list[str]:
+        """Every gitml.yaml committed at `commit`, the root one first."""
+        if commit not in self._trees:
+            listing = git.run_bytes(
+                self.root, ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit]
+            )
+            names = (os.fsdecode(n) for n in listing.split(b"\0") if n)
+            found = [n for n in names if n.rsplit("/", 1)[-1] == PIPELINE_FILE]
+            self._trees[commit] = sorted(found, key=lambda f: (f.count("/"), f))
+        return self._trees[commit]
 
     def _absence_reason(self, commit: str, rev: str, relpath: str) -> str:
         try:

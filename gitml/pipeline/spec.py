@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from gitml.pipeline.interpolate import (
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
 from gitml.pipeline.resources import parse_resources
+
+ReadAt = Callable[[str], bytes | None]  # relpath -> its bytes at one revision, None if absent
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
 _STAGE_KEYS = frozenset(
@@ -249,14 +251,25 @@ def build_stage(name: str, data: Mapping[str, Any], wdir: str, where: str) -> St
 
 
 class _Parser:
-    def __init__(self, root: Path, file: str, rev: str | None = None, base: str = "") -> None:
+    def __init__(
+        self,
+        root: Path,
+        file: str,
+        rev: str | None = None,
+        base: str = "",
+        read: ReadAt | None = None,
+    ) -> None:
         self.root = root
         self.file = file
         self.rev = rev  # vars files are read at this git revision (None: the workspace)
         self.base = base  # the folder of this gitml.yaml; its paths are relative to it
+        self._read = read  # reads them at `rev` instead of `git show`, when given
         self._files: dict[str, dict[str, Any]] = {}
 
     def _load(self, relpath: str) -> dict[str, Any] | None:
+        if self._read is not None and self.rev is not None:
+            data = self._read(relpath)
+            return None if data is None else params_io.parse(data, f"{self.rev}:{relpath}")
         return params_io.load_at(self.root, self.rev, relpath)
 
     def _default_params(self) -> dict[str, Any] | None:
@@ -431,13 +444,19 @@ class _Parser:
 
 
 def parse_pipeline(
-    data: bytes, root: Path, file: str = PIPELINE_FILE, *, rev: str | None = None
+    data: bytes,
+    root: Path,
+    file: str = PIPELINE_FILE,
+    *,
+    rev: str | None = None,
+    read: ReadAt | None = None,
 ) -> Pipeline:
     """One gitml.yaml (`file`, workspace-relative); its paths are relative to its folder.
-    With `rev`, its vars and params files are read at that git revision."""
+    With `rev`, its vars and params files are read at that git revision (by `read`, when
+    given: relpath -> bytes there, None if absent; `rev` then only names it)."""
     where = f"{rev}:{file}" if rev is not None else file
     base = posixpath.dirname(file)
-    return _Parser(root, where, rev, base).parse(load_yaml(data, where))
+    return _Parser(root, where, rev, base, read).parse(load_yaml(data, where))
 
 
 def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:

@@ -145,3 +145,21 @@ def test_metrics_declared_only_at_the_old_revision(repo: Path) -> None:
     shown = json.loads(run_gitml("metrics", "show", "-R", "HEAD", "--json", cwd=repo).stdout)
     assert shown["HEAD"] == {"metrics.json": {"acc": 0.7, "loss.test": 3.0}}
     assert shown["workspace"] == {}
+
+
+def test_an_experiment_name_is_a_revision(repo: Path, tmp_path: Path) -> None:
+    _pipeline(repo)
+    _commit(repo, "lr 0.3")
+    run_gitml("exp", "run", "-n", "slow", "-S", "train.lr=0.5", cwd=repo)
+    git("checkout", "-q", "--", "params.yaml", cwd=repo)
+    diff = json.loads(run_gitml("metrics", "diff", "HEAD", "slow", "--json", cwd=repo).stdout)
+    assert diff["metrics.json"]["acc"] == {"old": 0.7, "new": 0.5, "diff": -0.2}
+    params = json.loads(run_gitml("params", "diff", "HEAD", "slow", "--json", cwd=repo).stdout)
+    assert params == {"params.yaml": {"train.lr": {"old": 0.3, "new": 0.5, "diff": 0.2}}}
+    shown = json.loads(run_gitml("metrics", "show", "-R", "slow", "--json", cwd=repo).stdout)
+    assert shown["slow"]["metrics.json"] == {"acc": 0.5, "loss.test": 5.0}
+    changed = json.loads(run_gitml("diff", "HEAD", "slow", "--json", cwd=repo).stdout)
+    assert {c["path"] for c in changed["modified"]} >= {"metrics.json", "model.bin"}
+    out = tmp_path / "model-slow.bin"
+    run_gitml("get", ".", "model.bin", "--rev", "slow", "-o", str(out), cwd=repo)
+    assert out.read_bytes() == b"model lr=0.5\n"

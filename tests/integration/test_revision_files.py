@@ -127,3 +127,27 @@ def test_pipeline_at_revision_reads_its_vars_files_there(tmp_path: Path) -> None
         assert files.load("HEAD", "old.json") == {"score": 1}
     shown = json.loads(run_gitml("metrics", "show", "-R", "HEAD", "--json", cwd=repo).stdout)
     assert shown == {"workspace": {}, "HEAD": {"old.json": {"score": 1}}}  # declared at HEAD
+
+
+def test_cached_metrics_of_a_pipeline_in_a_subfolder(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=repo)
+    write(repo / "sub" / "conf.yaml", "score: 1\n")
+    write(repo / "sub" / "gitml.yaml", "vars: [conf.yaml]\nstages:\n  s:\n"
+          "    cmd: >-\n      echo '{\"score\": ${score}}' > m.json\n"
+          "    metrics: [m.json]\n")  # fmt: skip
+    for score in (1, 2):
+        write(repo / "sub" / "conf.yaml", f"score: {score}\n")
+        run_gitml("repro", cwd=repo)
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", f"score {score}", cwd=repo)
+    assert "sub/m.json" not in git("ls-files", cwd=repo).split()
+    with RevisionFiles(repo) as files:
+        assert files.load("HEAD~1", "sub/m.json") == {"score": 1}
+        assert files.load("HEAD", "sub/m.json") == {"score": 2}
+        then = files.pipeline("HEAD~1")
+        assert then is not None
+        assert [o.path for o in then.stages["sub/gitml.yaml:s"].outs] == ["sub/m.json"]
+        assert then.stages["sub/gitml.yaml:s"].cmd == ("echo '{\"score\": 1}' > m.json",)
+    diff = json.loads(run_gitml("metrics", "diff", "HEAD~1", "HEAD", "--json", cwd=repo).stdout)
+    assert diff == {"sub/m.json": {"score": {"old": 1, "new": 2, "diff": 1}}}
