@@ -18,7 +18,6 @@ from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_relpath
-from gitml.pipeline import LOCK_FILE
 from gitml.pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
 
 if TYPE_CHECKING:
@@ -74,12 +73,10 @@ def revision_outputs(
             raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
         tracked = parse_revision_pointer(path, found[1], where)
         outputs[tracked.path] = tracked
-    raw_lock = git.show_file(root, rev, LOCK_FILE)
-    if raw_lock is not None:
-        from gitml.pipeline.lockfile import lock_outputs_at
+    from gitml.pipeline.project import lock_outputs_at
 
-        for path, pointer in lock_outputs_at(root, rev, raw_lock, pushable_only=pushable_only):
-            outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
+    for path, pointer, lock in lock_outputs_at(root, rev, pushable_only=pushable_only):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{lock} ({path})"))
     return dict(sorted(outputs.items()))
 
 
@@ -90,11 +87,10 @@ def workspace_outputs(ws: Workspace) -> dict[str, TrackedOutput]:
         relpath: TrackedOutput(relpath, ws.read_pointer(relpath), relpath + POINTER_SUFFIX)
         for relpath in ws.tracked_outputs()
     }
-    if (ws.root / LOCK_FILE).is_file():
-        from gitml.pipeline.lockfile import lock_outputs
+    from gitml.pipeline.project import lock_outputs
 
-        for path, pointer in lock_outputs(ws.root):
-            outputs.setdefault(path, TrackedOutput(path, pointer, f"{LOCK_FILE} ({path})"))
+    for path, pointer, lock in lock_outputs(ws.root):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{lock} ({path})"))
     return dict(sorted(outputs.items()))
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git
+from gitml import git, revisions
 from gitml.config import Config
 from gitml.errors import (
     GitError,
@@ -114,7 +114,7 @@ class DataRepo:
         gitml_dir = own_temp / GITML_DIR
         gitml_dir.mkdir(exist_ok=True)
         try:
-            commit = git.resolve_commit(git_root, rev)
+            commit = revisions.resolve(git_root, rev)
             with git.CatFile(git_root) as cat:
                 data = cat.read_path(commit, f"{GITML_DIR}/config")
             if data is not None:

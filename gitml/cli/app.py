@@ -77,6 +77,11 @@ def init(ctx: typer.Context) -> None:
         _git_hint(c, [".gitml/config", ".gitml/.gitignore"])
     else:
         c.say(f"gitml workspace already initialized in {ws.gitml_dir}")
+    if (ws.root / ".dvc").is_dir() and not (ws.root / "gitml.yaml").exists():
+        c.say(
+            "This is a DVC repository: run 'gitml migrate dvc' to convert its pipelines, "
+            ".dvc files, dvc.lock and remotes (DVC need not be installed)."
+        )
 
 
 def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
@@ -115,16 +120,27 @@ def commit(
     ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Tracked outputs (default: all).", metavar="[PATH]..."),
+        typer.Argument(
+            help="Tracked outputs, stage outputs or stages (default: all).", metavar="[PATH]..."
+        ),
     ] = None,
 ) -> None:
-    """Re-record changed tracked outputs in their pointer files."""
+    """Re-record changed tracked outputs in their pointer files, and stage outputs already
+    in the workspace in gitml.lock (the stage is not run)."""
     from gitml.ops.add import commit as do_commit
+    from gitml.pipeline.commit import commit_stages, stage_targets
 
     c: Ctx = ctx.obj
-    results = do_commit(c.workspace(), paths or [])
+    ws = c.workspace()
+    stages, rest = stage_targets(ws, paths or [])
+    results = do_commit(ws, rest) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
-    if not any(r.changed for r in results):
+    staged = commit_stages(ws, stages if paths else None)
+    for key, changed in staged.stages:
+        if changed:
+            c.say(f"Committed stage '{key}'")
+    _git_hint(c, staged.touched)
+    if not any(r.changed for r in results) and not any(ch for _, ch in staged.stages):
         c.say("Nothing to commit: every tracked output matches its pointer.")
 
 
@@ -268,7 +284,12 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.history_cmds": ("diff", "ls", "gc", "get"),
     "gitml.cli.hook_cmds": ("install", "git-hook"),
     "gitml.cli.doctor_cmd": ("doctor",),
+    "gitml.cli.migrate_cmd": ("migrate",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.lineage_cmds": ("lineage",),
+    "gitml.cli.plots_cmds": ("plots",),
+    "gitml.cli.report_cmd": ("report",),
+    "gitml.cli.exp_cmds": ("exp",),
     "gitml.cli.verify_cmd": ("verify",),
 }
 _registered: set[str] = set()

@@ -151,6 +151,12 @@ def repro(
     remote: Annotated[
         str | None, typer.Option("-r", "--remote", help="Remote for --pull (default: core.remote).")
     ] = None,
+    single_item: Annotated[
+        bool,
+        typer.Option(
+            "-s", "--single-item", help="Only the named stages, not the stages they need."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
@@ -163,7 +169,7 @@ def repro(
     options = ReproOptions(
         targets=tuple(targets or ()), force=force, dry=dry, downstream=downstream,
         keep_going=keep_going, jobs=jobs, run_cache=not no_run_cache,
-        stage_output_to_stderr=as_json,
+        single_item=single_item, stage_output_to_stderr=as_json,
     )  # fmt: skip
     out_stream = sys.stderr if as_json else sys.stdout
     write_lock = threading.Lock()
@@ -190,9 +196,20 @@ def repro(
         for path in pull_missing_deps(ws, remote, options):
             emit(f"Restored {ws.display(path)}")
         source = RemoteRunSource(ws, open_store(ws, remote, None))
+    clock = None
+    if as_json and not dry:
+        from gitml.exp.meta import RunClock
+
+        clock = RunClock(ws.root)
     result = do_repro(ws, options, emit, output, source)
     if as_json:
-        _print_json({"stages": [r.to_json() for r in result.stages]})
+        doc: dict[str, Any] = {"stages": [r.to_json() for r in result.stages]}
+        if clock is not None:
+            from gitml.exp.meta import pipeline_values
+
+            doc["meta"] = clock.finish(result.stages)
+            doc["params"], doc["metrics"] = pipeline_values(ws.root)
+        _print_json(doc)
     elif dry:
         for r in result.stages:
             if r.outcome in ("would run", "would restore"):
@@ -291,15 +308,16 @@ def params_diff(
     md: MdOpt = False,
 ) -> None:
     """Params the stages use, old -> new, between two revisions."""
-    from gitml.pipeline.metrics import diff, params_targets, read_params
+    from gitml.pipeline.metrics import diff, params_targets_at, read_params
     from gitml.pipeline.repro import load
+    from gitml.pipeline.revision_files import RevisionFiles
 
     ws = _workspace(ctx)
     pipeline, _ = load(ws)
-    targets = params_targets(pipeline)
     rev_a, rev_b, label_a, label_b = _revs(a_rev, b_rev)
-    old = read_params(ws.root, rev_a, targets)
-    new = read_params(ws.root, rev_b, targets)
+    with RevisionFiles(ws) as files:
+        old = read_params(files, rev_a, params_targets_at(files, rev_a, pipeline))
+        new = read_params(files, rev_b, params_targets_at(files, rev_b, pipeline))
     changes = diff(old, new, include_unchanged=show_all)
     _print_diff(changes, "Param", (label_a, label_b), as_json, md, "No changes in params.")
 
@@ -313,19 +331,22 @@ def metrics_diff(
     as_json: JsonOpt = False,
     md: MdOpt = False,
 ) -> None:
-    """Metrics the stages declare, old -> new with the change, between two revisions."""
-    from gitml.pipeline.metrics import diff, metrics_files, read_metrics
+    """Metrics the stages declare, old -> new with the change, between two revisions.
+
+    A metrics file that is a cached stage out is read at a revision through its
+    gitml.lock, from the cache or, when the cache lacks it, the default remote.
+    """
+    from gitml.pipeline.metrics import diff, metrics_files_at, read_metrics
     from gitml.pipeline.repro import load
+    from gitml.pipeline.revision_files import RevisionFiles
 
     ws = _workspace(ctx)
     pipeline, _ = load(ws)
-    files = metrics_files(pipeline)
     rev_a, rev_b, label_a, label_b = _revs(a_rev, b_rev)
-    changes = diff(
-        read_metrics(ws.root, rev_a, files),
-        read_metrics(ws.root, rev_b, files),
-        include_unchanged=show_all,
-    )
+    with RevisionFiles(ws) as files:
+        old = read_metrics(files, rev_a, metrics_files_at(files, rev_a, pipeline))
+        new = read_metrics(files, rev_b, metrics_files_at(files, rev_b, pipeline))
+    changes = diff(old, new, include_unchanged=show_all)
     _print_diff(changes, "Metric", (label_a, label_b), as_json, md, "No changes in metrics.")
 
 
@@ -333,7 +354,7 @@ def metrics_diff(
 def metrics_show(
     ctx: typer.Context,
     revs: Annotated[
-        list[str] | None, typer.Option("-R", "--rev", help="Show at this git revision too.")
+        list[str] | None, typer.Option("-R", "--rev", help="Show at this revision too.")
     ] = None,
     all_branches: Annotated[
         bool, typer.Option("-a", "--all-branches", help="Show at every branch tip too.")
@@ -341,20 +362,27 @@ def metrics_show(
     as_json: JsonOpt = False,
     md: MdOpt = False,
 ) -> None:
-    """Metrics the stages declare, in the workspace (and at revisions)."""
+    """Metrics the stages declare, in the workspace (and at revisions).
+
+    A metrics file that is a cached stage out is read at a revision through its
+    gitml.lock, from the cache or, when the cache lacks it, the default remote.
+    """
     from gitml import git
-    from gitml.pipeline.metrics import metrics_files, read_metrics, show_value, table
+    from gitml.pipeline.metrics import metrics_files_at, read_metrics, show_value, table
     from gitml.pipeline.repro import load
+    from gitml.pipeline.revision_files import RevisionFiles
 
     ws = _workspace(ctx)
     pipeline, _ = load(ws)
-    files = metrics_files(pipeline)
-    wanted: list[str | None] = [None, *(revs or [])]
+    wanted: list[str | None] = [None, *dict.fromkeys(revs or [])]
     if all_branches:
         wanted += [b for b in git.branches(ws.root) if b not in wanted]
-    shown = {
-        ("workspace" if rev is None else rev): read_metrics(ws.root, rev, files) for rev in wanted
-    }
+    with RevisionFiles(ws) as files:
+        paths = {rev: metrics_files_at(files, rev, pipeline) for rev in wanted}
+        shown = {
+            ("workspace" if rev is None else rev): read_metrics(files, rev, paths[rev])
+            for rev in wanted
+        }
     if as_json:
         _print_json(shown)
         return
@@ -365,7 +393,8 @@ def metrics_show(
         for key, value in flat.items()
     ]
     if not rows:
-        typer.echo("No metrics found." if files else "No metrics files declared in gitml.yaml.")
+        declared = any(paths.values())
+        typer.echo("No metrics found." if declared else "No metrics files declared in gitml.yaml.")
         return
     typer.echo(table(["Revision", "Path", "Metric", "Value"], rows, markdown=md))
 

@@ -40,16 +40,16 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
-    if (ws.root / "gitml.yaml").exists():
-        from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.spec import load_pipeline
 
-        pipeline = load_pipeline(ws.root)
-        owner = pipeline.out_owner(relpath) if pipeline else None
-        if owner is not None:
-            raise PathError(
-                f"{shown}: is output '{owner[1]}' of stage '{owner[0]}' in gitml.yaml",
-                hint="'gitml repro' caches stage outputs; they cannot also be added",
-            )
+    pipeline = load_pipeline(ws.root)
+    owner = pipeline.out_owner(relpath) if pipeline else None
+    if owner is not None:
+        where = "" if ":" in owner[0] else " in gitml.yaml"
+        raise PathError(
+            f"{shown}: is output '{owner[1]}' of stage '{owner[0]}'{where}",
+            hint="'gitml repro' caches stage outputs; they cannot also be added",
+        )
     for other in tracked:
         if relpath.startswith(other + "/"):
             raise PathError(

@@ -24,7 +24,6 @@ from gitml.outputs import (
     place_file,
     shares_inode_with_cache,
 )
-from gitml.pipeline import LOCK_FILE
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -81,11 +80,9 @@ def _missing_objects(ws: Workspace, plan: _Plan) -> int:
 
 def _stage_outputs(ws: Workspace) -> dict[str, Pointer]:
     """Cached outs of pipeline stages as recorded in gitml.lock."""
-    if not (ws.root / LOCK_FILE).exists():
-        return {}
-    from gitml.pipeline.lockfile import lock_outputs
+    from gitml.pipeline.project import lock_outputs
 
-    return dict(lock_outputs(ws.root))
+    return {path: pointer for path, pointer, _ in lock_outputs(ws.root)}
 
 
 def checkout(

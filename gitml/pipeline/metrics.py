@@ -1,16 +1,21 @@
 """`metrics show`, `metrics diff` and `params diff`: values of the metrics and params
 files the pipeline declares, at git revisions or in the workspace, flattened to dotted
-keys, and how they changed."""
+keys, and how they changed. Files are read through gitml.pipeline.revision_files, so a
+cached metrics file is read from the cache (or the remote) through gitml.lock at a
+revision."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gitml.errors import GitmlError
 from gitml.pipeline import params as params_io
 from gitml.pipeline.params import MISSING
 from gitml.pipeline.spec import Pipeline
+
+if TYPE_CHECKING:
+    from gitml.pipeline.revision_files import RevisionFiles
 
 Values = dict[str, dict[str, Any]]  # file -> dotted key -> value
 
@@ -34,19 +39,56 @@ def params_targets(pipeline: Pipeline) -> dict[str, set[str] | None]:
     return targets
 
 
-def read_metrics(root: Path, rev: str | None, files: list[str]) -> Values:
+def pipeline_at(files: RevisionFiles, rev: str | None) -> Pipeline | None:
+    """gitml.yaml at `rev` (None: the workspace's); None when absent or unreadable there."""
+    if rev is not None:
+        files.commit(rev)  # an unknown revision is an error, not an unreadable pipeline
+    try:
+        return files.pipeline(rev)
+    except GitmlError:
+        return None  # a pipeline this gitml cannot read: the workspace's declarations apply
+
+
+def metrics_files_at(files: RevisionFiles, rev: str | None, current: Pipeline) -> list[str]:
+    """Metrics files `current` declares, then those the pipeline at `rev` declared."""
+    declared = metrics_files(current)
+    then = pipeline_at(files, rev) if rev is not None else None
+    if then is not None:
+        declared += [f for f in metrics_files(then) if f not in declared]
+    return declared
+
+
+def params_targets_at(
+    files: RevisionFiles, rev: str | None, current: Pipeline
+) -> dict[str, set[str] | None]:
+    """Params `current` uses, with those the pipeline at `rev` used."""
+    targets = params_targets(current)
+    then = pipeline_at(files, rev) if rev is not None else None
+    for file, keys in (params_targets(then) if then is not None else {}).items():
+        if file not in targets:
+            targets[file] = keys
+        else:
+            known = targets[file]
+            targets[file] = None if known is None or keys is None else known | keys
+    return targets
+
+
+def read_metrics(files: RevisionFiles, rev: str | None, paths: list[str]) -> Values:
+    """{file: {dotted key: value}} of the metrics files that exist at `rev`."""
     values: Values = {}
-    for file in files:
-        data = params_io.load_at(root, rev, file)
+    for path in paths:
+        data = files.load(rev, path)
         if data is not None:
-            values[file] = params_io.flatten(data)
+            values[path] = params_io.flatten(data)
     return values
 
 
-def read_params(root: Path, rev: str | None, targets: dict[str, set[str] | None]) -> Values:
+def read_params(
+    files: RevisionFiles, rev: str | None, targets: dict[str, set[str] | None]
+) -> Values:
     values: Values = {}
     for file, keys in targets.items():
-        data = params_io.load_at(root, rev, file)
+        data = files.load(rev, file)
         if data is None:
             continue
         if keys is None:

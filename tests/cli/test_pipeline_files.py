@@ -363,7 +363,7 @@ def test_metrics_diff_between_revisions(repo: Path) -> None:
     shown = json.loads(run_gitml("metrics", "show", "-R", "HEAD~1", "--json", cwd=repo).stdout)
     assert shown["HEAD~1"]["m.json"]["acc"] == 0.5
     bad = run_gitml("metrics", "diff", "nosuchrev", cwd=repo, check=False)
-    assert bad.returncode == 1 and "unknown git revision 'nosuchrev'" in bad.stderr
+    assert bad.returncode == 1 and "unknown revision 'nosuchrev'" in bad.stderr
 
 
 def test_add_refuses_stage_outputs(repo: Path) -> None:
