@@ -22,10 +22,11 @@ import io
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gitml.cache import Cache, object_relpath
 from gitml.errors import (
@@ -53,6 +54,7 @@ from gitml.remote_config import RemoteConfig, is_local_url
 from gitml.transfer import Item
 
 FORMAT = 2
+_T = TypeVar("_T")
 MARKER = "gitml-remote.json"
 OBJECTS = "objects"
 PACKS = "packs"
@@ -275,7 +277,7 @@ class RemoteStore:
         """The format number in the marker, or None when the remote has no marker."""
         with self._errors("reading the format marker"):
             try:
-                raw = self.fs.cat_file(f"{self.root}/{MARKER}")
+                raw = retry_reads(lambda: self.fs.cat_file(f"{self.root}/{MARKER}"))
             except FileNotFoundError as exc:
                 if _is_missing_bucket(exc):
                     raise
@@ -395,7 +397,9 @@ class RemoteStore:
         """The paths in a remote folder (all below it with `recursive`); none while the
         folder does not exist yet. A missing bucket stays an error."""
         try:
-            return list(self.fs.find(path) if recursive else self.fs.ls(path, detail=False))
+            return retry_reads(
+                lambda: list(self.fs.find(path) if recursive else self.fs.ls(path, detail=False))
+            )
         except FileNotFoundError as exc:
             if _is_missing_bucket(exc):
                 raise
@@ -520,10 +524,7 @@ class RemoteStore:
             return self._read_packed(oid, label)
         with self._errors(f"downloading {oid}"):
             try:
-                if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
-                    data: bytes = self.fs.cat_file(self.object_path(oid), max_concurrency=1)
-                else:
-                    data = self.fs.cat_file(self.object_path(oid))
+                data = self._cat(self.object_path(oid))
             except FileNotFoundError as exc:
                 if _is_missing_bucket(exc):
                     raise
@@ -569,14 +570,16 @@ class RemoteStore:
                 with self._errors(f"downloading {oid}"):
                     try:
                         if self.protocol in ("s3", "s3a"):
-                            self.fs.get_file(
-                                self.object_path(oid),
-                                str(tmp),
-                                chunksize=PART_SIZE,
-                                max_concurrency=GET_CONCURRENCY,
+                            retry_reads(
+                                lambda: self.fs.get_file(
+                                    self.object_path(oid),
+                                    str(tmp),
+                                    chunksize=PART_SIZE,
+                                    max_concurrency=GET_CONCURRENCY,
+                                )
                             )
                         else:
-                            self.fs.get_file(self.object_path(oid), str(tmp))
+                            retry_reads(lambda: self.fs.get_file(self.object_path(oid), str(tmp)))
                     except FileNotFoundError as exc:
                         if _is_missing_bucket(exc):
                             raise
@@ -672,11 +675,22 @@ class RemoteStore:
     # Format 2: packs ------------------------------------------------------------------
 
     def _cat(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
-        if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
-            data: bytes = self.fs.cat_file(path, start=start, end=end, max_concurrency=1)
-        else:
-            data = self.fs.cat_file(path, start=start, end=end)
-        return data
+        """A file or a byte range of it; a dropped connection or a range cut short is
+        read again (`retry_reads`)."""
+
+        def once() -> bytes:
+            if self.protocol in ("s3", "s3a"):  # one GET, no HEAD for the size first
+                data: bytes = self.fs.cat_file(path, start=start, end=end, max_concurrency=1)
+            else:
+                data = self.fs.cat_file(path, start=start, end=end)
+            if start is not None and end is not None and len(data) != end - start:
+                raise CutShortError(
+                    f"{path.removeprefix(self.root + '/')} on remote '{self.name}' came back "
+                    f"cut short {READ_ATTEMPTS} times ({len(data)} of {end - start} bytes)"
+                )
+            return data
+
+        return retry_reads(once)
 
     def _pack_path(self, pack_id: str, ext: str) -> str:
         return f"{self.root}/{PACKS}/{pack_id}.{ext}"
@@ -866,8 +880,6 @@ class RemoteStore:
                 raise RemoteError(
                     f"remote '{self.name}': {name} is missing although its index is there"
                 ) from None
-        if len(data) != end - start:
-            raise IntegrityError(f"{name} on remote '{self.name}' is truncated")
         return data
 
     def _read_packed(self, oid: Oid, label: str) -> bytes:
@@ -1303,6 +1315,52 @@ _AUTH_CODES = {
     "InvalidClientTokenId",
     "UnrecognizedClientException",
 }
+
+
+READ_ATTEMPTS = 4
+READ_BACKOFF = 0.25  # seconds before the 2nd attempt; doubles each time (1.75 s in all)
+_TRANSIENT = {
+    "ClientPayloadError",  # aiohttp: "Response payload is not completed"
+    "ServerDisconnectedError",
+    "ClientOSError",
+    "ConnectionResetError",
+    "BrokenPipeError",
+    "ConnectionClosedError",
+    "ResponseStreamingError",
+    "IncompleteReadError",
+    "IncompleteRead",
+    "ProtocolError",
+    "ReadTimeoutError",
+    "CutShortError",
+}
+
+
+class CutShortError(RemoteError):
+    """A read that returned fewer bytes than asked: a transfer fault, not the remote's."""
+
+
+def retry_reads(read: Callable[[], _T]) -> _T:
+    """`read()`, again after a dropped connection or a short answer: at most READ_ATTEMPTS
+    times with doubling pauses (writes are retried by botocore and s3fs)."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except Exception as exc:
+            if attempt == READ_ATTEMPTS - 1 or not _transient(exc):
+                raise
+            time.sleep(READ_BACKOFF * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _transient(exc: BaseException) -> bool:
+    probe: BaseException | None = exc
+    seen: list[BaseException] = []
+    while probe is not None and probe not in seen:
+        if any(base.__name__ in _TRANSIENT for base in type(probe).__mro__):
+            return True
+        seen.append(probe)
+        probe = probe.__cause__ or probe.__context__
+    return False
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)
