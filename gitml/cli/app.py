@@ -286,6 +286,11 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.doctor_cmd": ("doctor",),
     "gitml.cli.migrate_cmd": ("migrate",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.lineage_cmds": ("lineage",),
+    "gitml.cli.plots_cmds": ("plots",),
+    "gitml.cli.report_cmd": ("report",),
+    "gitml.cli.exp_cmds": ("exp",),
+    "gitml.cli.verify_cmd": ("verify",),
 }
 _registered: set[str] = set()
 

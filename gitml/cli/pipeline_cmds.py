@@ -196,9 +196,20 @@ def repro(
         for path in pull_missing_deps(ws, remote, options):
             emit(f"Restored {ws.display(path)}")
         source = RemoteRunSource(ws, open_store(ws, remote, None))
+    clock = None
+    if as_json and not dry:
+        from gitml.exp.meta import RunClock
+
+        clock = RunClock(ws.root)
     result = do_repro(ws, options, emit, output, source)
     if as_json:
-        _print_json({"stages": [r.to_json() for r in result.stages]})
+        doc: dict[str, Any] = {"stages": [r.to_json() for r in result.stages]}
+        if clock is not None:
+            from gitml.exp.meta import pipeline_values
+
+            doc["meta"] = clock.finish(result.stages)
+            doc["params"], doc["metrics"] = pipeline_values(ws.root)
+        _print_json(doc)
     elif dry:
         for r in result.stages:
             if r.outcome in ("would run", "would restore"):

@@ -48,6 +48,7 @@ class StageResult:
     reasons: list[Reason] = field(default_factory=list)
     returncode: int | None = None
     message: str = ""
+    duration_s: float | None = None  # wall time of judging, running and recording it
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
@@ -56,6 +57,8 @@ class StageResult:
             data["returncode"] = self.returncode
         if self.message:
             data["message"] = self.message
+        if self.duration_s is not None:
+            data["duration_s"] = self.duration_s
         return data
 
 
@@ -80,6 +83,7 @@ class ReproOptions:
     jobs: int = 1
     run_cache: bool = True
     stage_output_to_stderr: bool = False  # --json: stdout holds only the JSON document
+    capture_output: bool = False  # stage output goes line by line to `output` (exp run)
 
 
 Emit = Callable[[str], None]
@@ -161,6 +165,8 @@ class _Runner:
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._procs_lock = threading.Lock()
         self.cancelled = threading.Event()
+        self._started: dict[str, tuple[str, float]] = {}
+        self._host_meta: dict[str, object] | None = None
 
     def emit(self, stage: str, text: str) -> None:
         self.emit_raw(f"[{stage}] {text}" if self.parallel else text)
@@ -194,7 +200,7 @@ class _Runner:
                             and all(p in self.results for p in parents)
                         ):
                             pending.remove(name)
-                            running[pool.submit(self.stage, name)] = name
+                            running[pool.submit(self._timed_stage, name)] = name
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -219,6 +225,32 @@ class _Runner:
                     proc.terminate()
 
     # One stage -------------------------------------------------------------
+
+    def _timed_stage(self, name: str) -> StageResult:
+        import time
+
+        from gitml.pipeline.runmeta import now_iso
+
+        start = time.monotonic()
+        self._started[name] = (now_iso(), start)
+        result = self.stage(name)
+        result.duration_s = round(time.monotonic() - start, 3)
+        return result
+
+    def _run_meta(self, name: str) -> dict[str, object]:
+        """What the run-cache entry of a stage run records besides the lock entry."""
+        import time
+
+        from gitml.pipeline.runmeta import host_meta
+
+        if self._host_meta is None:
+            self._host_meta = host_meta(self.ws.root)
+        started, t0 = self._started.get(name, (None, time.monotonic()))
+        return {
+            **self._host_meta,
+            "started": started,
+            "duration_s": round(time.monotonic() - t0, 3),
+        }
 
     def stage(self, name: str) -> StageResult:
         stage = self.pipeline.stages[name]
@@ -247,14 +279,24 @@ class _Runner:
                 if self._try_run_cache(stage, deps_locked, params):
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
-                self._prepare_outs(stage)
-            self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
-            code = self._run_commands(stage)
-            if code != 0:
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                return StageResult(name, FAILED, reasons, code, f"command {how}")
-            with self.book:
-                self._commit(stage, deps_locked, params)
+                claim_key = self._claimable_key(stage, deps_locked, params)
+            with self._claim(claim_key):
+                if claim_key is not None:
+                    with self.book:  # a run that held the claim may have just saved this one
+                        if self._try_run_cache(stage, deps_locked, params):
+                            self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
+                            return StageResult(name, RESTORED, reasons)
+                with self.book:
+                    self._prepare_outs(stage)
+                self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                code = self._run_commands(stage)
+                if code != 0:
+                    how = (
+                        f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    )
+                    return StageResult(name, FAILED, reasons, code, f"command {how}")
+                with self.book:
+                    self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
@@ -283,6 +325,25 @@ class _Runner:
         self._restore_outs(hit.entry.outs)
         self._write_lock(stage, deps, params, hit.entry.outs)
         return True
+
+    def _claimable_key(
+        self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
+    ) -> str | None:
+        """The run key to claim before running: only when the run-cache is in use."""
+        from gitml.pipeline import runcache
+
+        if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
+            return None
+        return runcache.run_key(
+            stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, [o.path for o in stage.outs]
+        )
+
+    def _claim(self, key: str | None) -> contextlib.AbstractContextManager[None]:
+        """Experiments in parallel worktrees share the cache: the same run started twice
+        at the same moment runs once; the second waits here, then restores it."""
+        from gitml.pipeline import runcache
+
+        return contextlib.nullcontext() if key is None else runcache.claim(self.ws.cache, key)
 
     def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
         """Only outs are missing and the lock entry still holds for everything else: put
@@ -383,7 +444,7 @@ class _Runner:
     def _run_one(self, name: str, command: str, cwd: object, env: dict[str, str]) -> int:
         argv = _shell_argv(command)
         try:
-            if self.parallel:
+            if self.parallel or self.options.capture_output:
                 proc = subprocess.Popen(
                     argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -420,7 +481,7 @@ class _Runner:
             outs.append(LockedPath.from_pointer(out.path, found.pointer()))
         entry = self._write_lock(stage, deps, params, tuple(outs))
         if runcache.eligible(stage):
-            runcache.save(self.ws.cache, entry)
+            runcache.save(self.ws.cache, entry, self._run_meta(stage.name))
 
     def _ignore(self, relpath: str) -> None:
         target = self.ws.abspath(relpath)

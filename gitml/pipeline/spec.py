@@ -161,7 +161,8 @@ def _outs(entries: Any, kind: OutKind, wdir: str, where: str) -> list[OutSpec]:
         if relpath in _RESERVED_OUTS:
             raise PathError(f"{at}: {relpath} cannot be a stage output")
         values = {k: _bool(flags[k], f"{at} '{path}': {k}") for k in _BOOL_FLAGS if k in flags}
-        result.append(OutSpec(relpath, kind, **values))
+        plot = tuple((k, flags[k]) for k in sorted(_PLOT_PROPS) if k in flags)
+        result.append(OutSpec(relpath, kind, **values, plot=plot))
     return result
 
 
