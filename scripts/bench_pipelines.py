@@ -3,8 +3,10 @@
 
 Builds a scratch git repository with STAGES stages spread over FILES gitml.yaml files (the
 root one plus FILES-1 subfolders), runs `gitml repro` once with the first `--gitml`, then
-reports the median and minimum wall time of each command over REPS runs of every `--gitml`
-executable given (e.g. an install of main and one of a branch), interleaved. Stdlib only.
+reports the median wall time and the median and minimum CPU time (user + system, the
+command and the git processes it waited for; steadier than wall time on a shared machine)
+of each command over REPS runs of every `--gitml` executable given (e.g. an install of main
+and one of a branch), interleaved. Stdlib only.
 
     python3 scripts/bench_pipelines.py --gitml .venv/bin/gitml --stages 200 --files 20
 """
@@ -49,13 +51,20 @@ def build(repo: Path, stages: int, files: int, ignored_files: int, single_root: 
             f.write("\n".join(lines) + "\n")
 
 
-def timed(argv: list[str], cwd: Path) -> float:
+def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and the processes it waited for)."""
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, env={**os.environ, "CI": "1"})
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "CI": "1"},
+    )  # fmt: skip
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(argv)} failed: {proc.stderr.decode()[-400:]}")
-    return elapsed
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv)} failed: {errors.decode()[-400:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -70,8 +79,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"command: {' '.join(sys.argv)}")
-    print("| gitml | layout | command | median s | min s |")
-    print("|---|---|---|---|---|")
+    print("| gitml | layout | command | median wall s | median CPU s | min CPU s |")
+    print("|---|---|---|---|---|---|")
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipelines-"))
     try:
         repo = workdir / "repo"
@@ -85,16 +94,18 @@ def main() -> None:
             + f", {args.ignored_files} ignored files"
         )
         for command in (["status"], ["repro", "--dry"]):
-            times: dict[str, list[float]] = {exe: [] for exe in args.gitml}
+            times: dict[str, list[tuple[float, float]]] = {exe: [] for exe in args.gitml}
             for exe in args.gitml:
                 timed([exe, *command], repo)  # warm-up
             for _ in range(args.reps):  # interleaved, so load changes hit every executable
                 for exe in args.gitml:
                     times[exe].append(timed([exe, *command], repo))
             for exe, samples in times.items():
+                wall = statistics.median(w for w, _ in samples)
+                cpu = [c for _, c in samples]
                 print(
-                    f"| {exe} | {layout} | {' '.join(command)} | "
-                    f"{statistics.median(samples):.3f} | {min(samples):.3f} |"
+                    f"| {exe} | {layout} | {' '.join(command)} | {wall:.3f} | "
+                    f"{statistics.median(cpu):.3f} | {min(cpu):.3f} |"
                 )
     finally:
         shutil.rmtree(workdir)

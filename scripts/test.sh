@@ -19,5 +19,6 @@ echo "== ruff"; ruff check gitml tests scripts
 echo "== mypy"; mypy
 echo "== docs"; site="$(mktemp -d)"; trap 'rm -rf "$site"' EXIT
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$site"
+echo "== package"; scripts/check_package.sh
 echo "== pytest"
 pytest -n auto -q "$@"
