@@ -213,9 +213,8 @@ def repro(
         from gitml.executor.driver import open_executor
 
         executor = open_executor(
-            ws, executor_kind, address=address, remote=remote, download=not no_download,
-            jobs=jobs,
-        )  # fmt: skip
+            ws, executor_kind, address=address, remote=remote, download=not no_download
+        )
     elif (address or no_download) and not dry:
         from gitml.errors import UsageError
 

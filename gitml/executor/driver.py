@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from gitml import transfer
-from gitml.errors import ExecutorError, IntegrityError, PipelineError
+from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
 from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
 from gitml.hashing import Oid
 from gitml.pipeline.model import LockedPath, Stage
@@ -353,7 +353,6 @@ def open_executor(
     address: str | None = None,
     remote: str | None = None,
     download: bool = True,
-    jobs: int = 1,
 ) -> StageExecutor:
     """`--executor KIND`: `process` (workers on this machine, the workspace's cache) or
     `dask` (a Dask cluster, the remote)."""
@@ -367,8 +366,13 @@ def open_executor(
 
         side = RemoteSide(ws, remote)
         section = ws.config.section("executor")
-        engine = DaskEngine.connect(
-            address or section.get("address"), float(section.get("timeout", 10)), jobs
-        )
+        engine = DaskEngine.connect(address or section.get("address"), _timeout(section))
         return StageExecutor(kind, engine, side, download=download)
     raise ExecutorError(f"unknown executor '{kind}' (known: process, dask)")
+
+
+def _timeout(section: dict[str, object]) -> float:
+    value = section.get("timeout", 10)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError("[executor] timeout must be a positive number of seconds")
+    return float(value)
