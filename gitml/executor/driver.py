@@ -265,6 +265,7 @@ class RemoteSide:
         self.ws = ws
         self.spec = StoreSpec("remote", url, config.name, options)
         self.store: RemoteStore = open_store(ws, config.name, None)
+        self.store.prepare_write()  # reachable from here, and the format marker is there
         self.stored: set[Oid] = set()  # outs workers pushed and this run left there
 
     def has(self, item: LockedPath) -> bool:

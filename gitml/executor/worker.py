@@ -111,6 +111,7 @@ def _open_store(spec: StoreSpec, scratch: Path) -> tuple[Cache, RemoteStore | No
     cache = Cache(scratch / "cache")
     store = open_remote(RemoteConfig(spec.name, spec.location, spec.options), scratch)
     store.attach_cache(cache)
+    store.check_format(must_exist=True)
     return cache, store
 
 
