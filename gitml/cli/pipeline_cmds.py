@@ -169,6 +169,12 @@ def repro(
         bool,
         typer.Option("--no-download", help="With --executor: leave the outputs in the store."),
     ] = False,
+    single_item: Annotated[
+        bool,
+        typer.Option(
+            "-s", "--single-item", help="Only the named stages, not the stages they need."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
@@ -181,7 +187,7 @@ def repro(
     options = ReproOptions(
         targets=tuple(targets or ()), force=force, dry=dry, downstream=downstream,
         keep_going=keep_going, jobs=jobs, run_cache=not no_run_cache,
-        stage_output_to_stderr=as_json,
+        single_item=single_item, stage_output_to_stderr=as_json,
     )  # fmt: skip
     out_stream = sys.stderr if as_json else sys.stdout
     write_lock = threading.Lock()
@@ -219,13 +225,24 @@ def repro(
         from gitml.errors import UsageError
 
         raise UsageError("--address and --no-download go with --executor")
+    clock = None
+    if as_json and not dry:
+        from gitml.exp.meta import RunClock
+
+        clock = RunClock(ws.root)
     try:
         result = do_repro(ws, options, emit, output, source, executor)
     finally:
         if executor is not None:
             executor.close()
     if as_json:
-        _print_json({"stages": [r.to_json() for r in result.stages]})
+        doc: dict[str, Any] = {"stages": [r.to_json() for r in result.stages]}
+        if clock is not None:
+            from gitml.exp.meta import pipeline_values
+
+            doc["meta"] = clock.finish(result.stages)
+            doc["params"], doc["metrics"] = pipeline_values(ws.root)
+        _print_json(doc)
     elif dry:
         for r in result.stages:
             if r.outcome in ("would run", "would restore"):

@@ -50,6 +50,7 @@ class StageResult:
     reasons: list[Reason] = field(default_factory=list)
     returncode: int | None = None
     message: str = ""
+    duration_s: float | None = None  # wall time of judging, running and recording it
     worker: dict[str, object] | None = None  # --executor: host, duration, resource usage
 
     def to_json(self) -> dict[str, object]:
@@ -59,6 +60,8 @@ class StageResult:
             data["returncode"] = self.returncode
         if self.message:
             data["message"] = self.message
+        if self.duration_s is not None:
+            data["duration_s"] = self.duration_s
         if self.worker is not None:
             data["worker"] = self.worker
         return data
@@ -80,10 +83,12 @@ class ReproOptions:
     force: bool = False
     dry: bool = False
     downstream: bool = False
+    single_item: bool = False  # only the targets, not the stages they need (DVC's -s)
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
     stage_output_to_stderr: bool = False  # --json: stdout holds only the JSON document
+    capture_output: bool = False  # stage output goes line by line to `output` (exp run)
 
 
 Emit = Callable[[str], None]
@@ -103,6 +108,8 @@ def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]
     if not options.targets:
         return graph.order()
     names = pipeline.select(list(options.targets))
+    if options.single_item:
+        return graph.order(names)
     wanted = graph.downstream(names) if options.downstream else graph.upstream(names)
     return graph.order(wanted)
 
@@ -165,6 +172,8 @@ class _Runner:
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._procs_lock = threading.Lock()
         self.cancelled = threading.Event()
+        self._started: dict[str, tuple[str, float]] = {}
+        self._host_meta: dict[str, object] | None = None
         self.elsewhere: dict[str, LockedPath] = {}  # --no-download outs, left in the store
 
     def emit(self, stage: str, text: str) -> None:
@@ -199,7 +208,7 @@ class _Runner:
                             and all(p in self.results for p in parents)
                         ):
                             pending.remove(name)
-                            running[pool.submit(self.stage, name)] = name
+                            running[pool.submit(self._timed_stage, name)] = name
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -226,6 +235,32 @@ class _Runner:
                     proc.terminate()
 
     # One stage -------------------------------------------------------------
+
+    def _timed_stage(self, name: str) -> StageResult:
+        import time
+
+        from gitml.pipeline.runmeta import now_iso
+
+        start = time.monotonic()
+        self._started[name] = (now_iso(), start)
+        result = self.stage(name)
+        result.duration_s = round(time.monotonic() - start, 3)
+        return result
+
+    def _run_meta(self, name: str) -> dict[str, object]:
+        """What the run-cache entry of a stage run records besides the lock entry."""
+        import time
+
+        from gitml.pipeline.runmeta import host_meta
+
+        if self._host_meta is None:
+            self._host_meta = host_meta(self.ws.root)
+        started, t0 = self._started.get(name, (None, time.monotonic()))
+        return {
+            **self._host_meta,
+            "started": started,
+            "duration_s": round(time.monotonic() - t0, 3),
+        }
 
     def stage(self, name: str) -> StageResult:
         stage = self.pipeline.stages[name]
@@ -257,17 +292,29 @@ class _Runner:
                 if self._try_run_cache(stage, deps_locked, params):
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
-                self._prepare_outs(stage)
-                action = self.executor.action(self.ws, stage, observed) if self.executor else None
-            self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
-            if action is not None:
-                return self._run_elsewhere(stage, action, reasons, deps_locked, params)
-            code = self._run_commands(stage)
-            if code != 0:
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                return StageResult(name, FAILED, reasons, code, f"command {how}")
-            with self.book:
-                self._commit(stage, deps_locked, params)
+                claim_key = self._claimable_key(stage, deps_locked, params)
+            with self._claim(claim_key):
+                if claim_key is not None:
+                    with self.book:  # a run that held the claim may have just saved this one
+                        if self._try_run_cache(stage, deps_locked, params):
+                            self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
+                            return StageResult(name, RESTORED, reasons)
+                with self.book:
+                    self._prepare_outs(stage)
+                    action = (
+                        self.executor.action(self.ws, stage, observed) if self.executor else None
+                    )
+                self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                if action is not None:
+                    return self._run_elsewhere(stage, action, reasons, deps_locked, params)
+                code = self._run_commands(stage)
+                if code != 0:
+                    how = (
+                        f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    )
+                    return StageResult(name, FAILED, reasons, code, f"command {how}")
+                with self.book:
+                    self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
@@ -291,7 +338,7 @@ class _Runner:
         worker = done.result.metadata()
         if not done.ok:
             return StageResult(
-                stage.name, FAILED, reasons, done.result.returncode, done.message, worker
+                stage.name, FAILED, reasons, done.result.returncode, done.message, worker=worker
             )
         cached = {o.path for o in stage.outs if o.cache}
         with self.book:
@@ -305,7 +352,9 @@ class _Runner:
             self.executor.place_copies(self.ws, [o for o in outs if o.path not in cached])
             entry = self._write_lock(stage, deps, params, done.result.outs)
             if runcache.eligible(stage):
-                runcache.save(self.ws.cache, entry)
+                where = {"kind": self.executor.kind, **worker}
+                meta = {**self._run_meta(stage.name), "executor": where}
+                runcache.save(self.ws.cache, entry, meta)
         return StageResult(stage.name, RAN, reasons, worker=worker)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:
@@ -331,6 +380,25 @@ class _Runner:
         self._restore_outs(hit.entry.outs)
         self._write_lock(stage, deps, params, hit.entry.outs)
         return True
+
+    def _claimable_key(
+        self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
+    ) -> str | None:
+        """The run key to claim before running: only when the run-cache is in use."""
+        from gitml.pipeline import runcache
+
+        if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
+            return None
+        return runcache.run_key(
+            stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, [o.path for o in stage.outs]
+        )
+
+    def _claim(self, key: str | None) -> contextlib.AbstractContextManager[None]:
+        """Experiments in parallel worktrees share the cache: the same run started twice
+        at the same moment runs once; the second waits here, then restores it."""
+        from gitml.pipeline import runcache
+
+        return contextlib.nullcontext() if key is None else runcache.claim(self.ws.cache, key)
 
     def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
         """Only outs are missing and the lock entry still holds for everything else: put
@@ -431,7 +499,7 @@ class _Runner:
     def _run_one(self, name: str, command: str, cwd: object, env: dict[str, str]) -> int:
         argv = _shell_argv(command)
         try:
-            if self.parallel:
+            if self.parallel or self.options.capture_output:
                 proc = subprocess.Popen(
                     argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -468,7 +536,7 @@ class _Runner:
             outs.append(LockedPath.from_pointer(out.path, found.pointer()))
         entry = self._write_lock(stage, deps, params, tuple(outs))
         if runcache.eligible(stage):
-            runcache.save(self.ws.cache, entry)
+            runcache.save(self.ws.cache, entry, self._run_meta(stage.name))
 
     def _ignore(self, relpath: str) -> None:
         target = self.ws.abspath(relpath)
@@ -520,6 +588,9 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
     lock = Locks.load(ws.root, pipeline)
     results: list[StageResult] = []
     will_run: set[str] = set()
+    # Outs that stages restored from the run-cache would put in place: downstream stages
+    # are judged against them, as the real repro judges them after the restore.
+    restored: dict[str, LockedPath] = {}
     try:
         for name in order:
             stage = pipeline.stages[name]
@@ -527,6 +598,9 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                 results.append(StageResult(name, FROZEN))
                 continue
             observed = observe_stage(ws, stage)
+            if restored:
+                paths = {p: restored.get(p, v) for p, v in observed.paths.items()}
+                observed = Observed(paths, observed.params)
             if options.force:
                 reasons = [Reason(ReasonKind.FORCED)]
             else:
@@ -537,7 +611,6 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
             if not reasons:
                 results.append(StageResult(name, UNCHANGED))
                 continue
-            will_run.add(name)
             outcome = WOULD_RUN
             if (
                 options.run_cache
@@ -552,8 +625,12 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                     stage.cmd, stage.cmd_is_list, stage.wdir, deps, param_values(observed),
                     [o.path for o in stage.outs],
                 )  # fmt: skip
-                if runcache.lookup(ws.cache, key) is not None:
+                hit = runcache.lookup(ws.cache, key)
+                if hit is not None:
                     outcome = WOULD_RESTORE
+                    restored.update({o.path: o for o in hit.entry.outs})
+            if outcome == WOULD_RUN:
+                will_run.add(name)
             results.append(StageResult(name, outcome, reasons))
     finally:
         ws.state.save()

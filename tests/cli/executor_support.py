@@ -80,7 +80,9 @@ def reset_outputs(repo: Path) -> None:
 def run_markers(repo: Path) -> list[Path]:
     """The run-cache's markers: one per recorded run."""
     base = repo / ".gitml" / "cache" / "runs"
-    return sorted(p for p in base.rglob("*") if p.is_file()) if base.exists() else []
+    if not base.exists():
+        return []
+    return sorted(p for p in base.glob("??/*/*") if p.is_file())  # not runs/claims/
 
 
 def alive(pid: int) -> bool:
