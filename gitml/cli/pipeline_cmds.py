@@ -154,12 +154,6 @@ def repro(
             "-r", "--remote", help="Remote for --pull and --executor (default: core.remote)."
         ),
     ] = None,
-    single_item: Annotated[
-        bool,
-        typer.Option(
-            "-s", "--single-item", help="Only the named stages, not the stages they need."
-        ),
-    ] = False,
     executor_kind: Annotated[
         str | None,
         typer.Option(
@@ -174,6 +168,12 @@ def repro(
     no_download: Annotated[
         bool,
         typer.Option("--no-download", help="With --executor: leave the outputs in the store."),
+    ] = False,
+    single_item: Annotated[
+        bool,
+        typer.Option(
+            "-s", "--single-item", help="Only the named stages, not the stages they need."
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -214,23 +214,22 @@ def repro(
         for path in pull_missing_deps(ws, remote, options):
             emit(f"Restored {ws.display(path)}")
         source = RemoteRunSource(ws, open_store(ws, remote, None))
-    clock = None
-    if as_json and not dry:
-        from gitml.exp.meta import RunClock
-
-        clock = RunClock(ws.root)
     executor = None
     if executor_kind is not None and not dry:
         from gitml.executor.driver import open_executor
 
         executor = open_executor(
-            ws, executor_kind, address=address, remote=remote, download=not no_download,
-            jobs=jobs,
-        )  # fmt: skip
+            ws, executor_kind, address=address, remote=remote, download=not no_download
+        )
     elif (address or no_download) and not dry:
         from gitml.errors import UsageError
 
         raise UsageError("--address and --no-download go with --executor")
+    clock = None
+    if as_json and not dry:
+        from gitml.exp.meta import RunClock
+
+        clock = RunClock(ws.root)
     try:
         result = do_repro(ws, options, emit, output, source, executor)
     finally:

@@ -59,7 +59,7 @@ class DaskEngine:
         self._cancelled = threading.Event()
 
     @classmethod
-    def connect(cls, address: str | None, timeout: float, jobs: int) -> DaskEngine:
+    def connect(cls, address: str | None, timeout: float) -> DaskEngine:
         if not address:
             raise ExecutorError(
                 "--executor dask needs a scheduler: pass --address or set "

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from gitml import transfer
-from gitml.errors import ExecutorError, IntegrityError, PipelineError
+from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
 from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
 from gitml.hashing import Oid
 from gitml.pipeline.model import LockedPath, Stage
@@ -265,6 +265,7 @@ class RemoteSide:
         self.ws = ws
         self.spec = StoreSpec("remote", url, config.name, options)
         self.store: RemoteStore = open_store(ws, config.name, None)
+        self.store.prepare_write()  # reachable from here, and the format marker is there
         self.stored: set[Oid] = set()  # outs workers pushed and this run left there
 
     def has(self, item: LockedPath) -> bool:
@@ -353,7 +354,6 @@ def open_executor(
     address: str | None = None,
     remote: str | None = None,
     download: bool = True,
-    jobs: int = 1,
 ) -> StageExecutor:
     """`--executor KIND`: `process` (workers on this machine, the workspace's cache) or
     `dask` (a Dask cluster, the remote)."""
@@ -367,8 +367,13 @@ def open_executor(
 
         side = RemoteSide(ws, remote)
         section = ws.config.section("executor")
-        engine = DaskEngine.connect(
-            address or section.get("address"), float(section.get("timeout", 10)), jobs
-        )
+        engine = DaskEngine.connect(address or section.get("address"), _timeout(section))
         return StageExecutor(kind, engine, side, download=download)
     raise ExecutorError(f"unknown executor '{kind}' (known: process, dask)")
+
+
+def _timeout(section: dict[str, object]) -> float:
+    value = section.get("timeout", 10)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError("[executor] timeout must be a positive number of seconds")
+    return float(value)

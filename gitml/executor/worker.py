@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
 import shutil
 import signal
@@ -52,7 +53,8 @@ def run_action(action_json: str) -> str:
 
 
 def execute(action: Action) -> ActionResult:
-    scratch = Path(tempfile.mkdtemp(prefix=f"gitml-{action.stage[:40]}-"))
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", action.stage)[-40:]  # sub/gitml.yaml:train
+    scratch = Path(tempfile.mkdtemp(prefix=f"gitml-{label}-"))
     try:
         return _execute(action, scratch)
     except GitmlError as exc:
@@ -109,6 +111,7 @@ def _open_store(spec: StoreSpec, scratch: Path) -> tuple[Cache, RemoteStore | No
     cache = Cache(scratch / "cache")
     store = open_remote(RemoteConfig(spec.name, spec.location, spec.options), scratch)
     store.attach_cache(cache)
+    store.check_format(must_exist=True)
     return cache, store
 
 

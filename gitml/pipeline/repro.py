@@ -301,8 +301,9 @@ class _Runner:
                             return StageResult(name, RESTORED, reasons)
                 with self.book:
                     self._prepare_outs(stage)
-                    executor = self.executor
-                    action = executor.action(self.ws, stage, observed) if executor else None
+                    action = (
+                        self.executor.action(self.ws, stage, observed) if self.executor else None
+                    )
                 self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
                 if action is not None:
                     return self._run_elsewhere(stage, action, reasons, deps_locked, params)
@@ -351,7 +352,9 @@ class _Runner:
             self.executor.place_copies(self.ws, [o for o in outs if o.path not in cached])
             entry = self._write_lock(stage, deps, params, done.result.outs)
             if runcache.eligible(stage):
-                runcache.save(self.ws.cache, entry)
+                where = {"kind": self.executor.kind, **worker}
+                meta = {**self._run_meta(stage.name), "executor": where}
+                runcache.save(self.ws.cache, entry, meta)
         return StageResult(stage.name, RAN, reasons, worker=worker)
 
     def _check_inputs(self, stage: Stage, paths: Mapping[str, LockedPath | None]) -> None:

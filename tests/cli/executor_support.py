@@ -82,7 +82,7 @@ def run_markers(repo: Path) -> list[Path]:
     base = repo / ".gitml" / "cache" / "runs"
     if not base.exists():
         return []
-    return sorted(p for p in base.rglob("*") if p.is_file() and p.parent.name != "claims")
+    return sorted(p for p in base.glob("??/*/*") if p.is_file())  # not runs/claims/
 
 
 def alive(pid: int) -> bool:

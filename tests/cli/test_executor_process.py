@@ -233,3 +233,15 @@ def test_timeout_from_resources_stops_the_command(repo: Path) -> None:
         "gitml: error: stage 'slow' failed: timed out after 1 s"
     ]
     assert not (repo / "gitml.lock").exists()
+
+
+def test_pipeline_in_a_subfolder(repo: Path) -> None:
+    write(repo / "sub" / "in.txt", "x")
+    write(
+        repo / "sub" / "gitml.yaml",
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n",
+    )
+    result = run_gitml("repro", "--executor", "process", cwd=repo)
+    assert "sub/gitml.yaml:copy" in result.stdout
+    assert (repo / "sub" / "out.txt").read_text() == "x"
+    assert "out.txt" in (repo / "sub" / "gitml.lock").read_text()
