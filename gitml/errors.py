@@ -95,3 +95,15 @@ class RemoteNotFoundError(RemoteError):
 
 class RemoteFormatError(RemoteError):
     """A remote written in a layout this gitml does not know."""
+
+
+class DataFormatError(FormatError):
+    """A file that cannot be read as a table: unknown kind, corrupt, empty."""
+
+
+class SchemaError(FormatError):
+    """A schema file that is not valid YAML or not a gitml schema."""
+
+
+class DataCheckFailedError(GitmlError):
+    """Data that breaks its schema, or drifted past a threshold in a gate."""

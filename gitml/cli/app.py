@@ -250,6 +250,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.hook_cmds": ("install", "git-hook"),
     "gitml.cli.doctor_cmd": ("doctor",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.data_cmds": ("validate", "drift"),
 }
 _registered: set[str] = set()
 

@@ -31,14 +31,16 @@ from gitml.pipeline.interpolate import (
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
 from gitml.pipeline.yamlio import load_yaml
 
-_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
+_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts", "checks"})
 _STAGE_KEYS = frozenset(
     {
         "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
         "frozen", "always_changed", "desc", "meta", "vars",
     }
 )  # fmt: skip
-_OUT_FLAGS = frozenset({"cache", "persist", "push", "desc", "type", "labels", "meta", "remote"})
+_OUT_FLAGS = frozenset(
+    {"cache", "persist", "push", "desc", "type", "labels", "meta", "remote", "schema"}
+)
 _PLOT_PROPS = frozenset({"x", "y", "x_label", "y_label", "title", "template", "header"})
 _BOOL_FLAGS = ("cache", "persist", "push")
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
