@@ -16,7 +16,7 @@ from typing import Any
 
 from gitml.errors import UsageError
 from gitml.tabular.profile import ColumnProfile, Profile
-from gitml.tabular.sketch import Sketch
+from gitml.tabular.sketch import Distribution, wasserstein
 
 PSI_BINS = 10
 EPSILON = 1e-4  # floor of a bin's share, so an empty bin gives a large but finite PSI
@@ -150,7 +150,7 @@ def jensen_shannon(p: list[float], q: list[float]) -> float:
     return math.sqrt(max(divergence, 0.0))
 
 
-def numeric_bin_shares(ref: Sketch, cur: Sketch) -> tuple[list[float], list[float]]:
+def numeric_bin_shares(ref: Distribution, cur: Distribution) -> tuple[list[float], list[float]]:
     """Shares of each side in the reference's decile bins (ties merge bins)."""
     edges = sorted({ref.quantile(i / PSI_BINS) for i in range(1, PSI_BINS)})
     ref_cdf = [0.0] + [ref.cdf(e) for e in edges] + [1.0]
@@ -161,16 +161,9 @@ def numeric_bin_shares(ref: Sketch, cur: Sketch) -> tuple[list[float], list[floa
     )
 
 
-def ks_statistic(ref: Sketch, cur: Sketch) -> float:
-    points = sorted(set(ref.quantiles) | set(cur.quantiles))
+def ks_statistic(ref: Distribution, cur: Distribution) -> float:
+    points = sorted(set(ref.points()) | set(cur.points()))
     return max((abs(ref.cdf(x) - cur.cdf(x)) for x in points), default=0.0)
-
-
-def wasserstein(ref: Sketch, cur: Sketch) -> float:
-    """W1 = integral over p of |Q_ref(p) - Q_cur(p)|, by the midpoint rule on the levels."""
-    k = len(ref.quantiles) - 1
-    steps = [(i + 0.5) / k for i in range(k)]
-    return sum(abs(ref.quantile(p) - cur.quantile(p)) for p in steps) / k
 
 
 def _null_rate(c: ColumnProfile) -> float:
@@ -182,15 +175,16 @@ def _numeric(ref: ColumnProfile, cur: ColumnProfile) -> dict[str, Any]:
         "mean": {"reference": ref.mean, "current": cur.mean},
         "std": {"reference": ref.std, "current": cur.std},
     }
-    if ref.sketch is None or cur.sketch is None:
+    ref_dist, cur_dist = ref.distribution(), cur.distribution()
+    if ref_dist is None or cur_dist is None:
         return {**stats, "psi": None, "ks": None, "wasserstein": None}
-    ref_shares, cur_shares = numeric_bin_shares(ref.sketch, cur.sketch)
-    distance = wasserstein(ref.sketch, cur.sketch)
+    ref_shares, cur_shares = numeric_bin_shares(ref_dist, cur_dist)
+    distance = wasserstein(ref_dist, cur_dist)
     spread = ref.std or 0.0
     return {
         **stats,
         "psi": round(psi(ref_shares, cur_shares), 6),
-        "ks": round(ks_statistic(ref.sketch, cur.sketch), 6),
+        "ks": round(ks_statistic(ref_dist, cur_dist), 6),
         "wasserstein": round(distance / spread if spread > 0 else distance, 6),
     }
 

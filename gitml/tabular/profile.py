@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitml.tabular.read import Dataset
-from gitml.tabular.sketch import Sketch, levels, merge
+from gitml.tabular.sketch import LEVELS, Counts, Distribution, Sketch, merge
 
 FORMAT = 1
 TOP_KEPT = 1000  # categories stored per column
 _COUNTING_LIMIT = 100_000  # distinct values counted before a column counts as an identifier
-_BATCH_LEVELS = 200
+_EXACT_LIMIT = 1000  # numeric columns with at most this many distinct values keep exact counts
 _PROFILE_BATCH_ROWS = 512 * 1024
 
 
@@ -35,10 +35,16 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     sketch: Sketch | None = None
+    counts: dict[float, int] | None = None  # exact, while distinct values <= _EXACT_LIMIT
     top: dict[Any, int] = field(default_factory=dict)
     other: int = 0  # values of categories not in `top`
     distinct: int | None = None
     high_cardinality: bool = False  # too many distinct values to count: an identifier
+
+    def distribution(self) -> Distribution | None:
+        if self.counts:
+            return Counts(self.counts)
+        return self.sketch
 
     @property
     def rows(self) -> int:
@@ -54,6 +60,7 @@ class ColumnProfile:
             doc.update(
                 min=_json_value(self.min), max=_json_value(self.max), mean=self.mean, std=self.std,
                 quantiles=self.sketch.quantiles if self.sketch else [],
+                counts=None if self.counts is None else sorted(self.counts.items()),
             )  # fmt: skip
         else:
             doc.update(
@@ -71,6 +78,8 @@ class ColumnProfile:
             column.mean, column.std = doc.get("mean"), doc.get("std")
             quantiles = [float(v) for v in doc.get("quantiles", [])]
             column.sketch = Sketch(quantiles, column.count) if quantiles else None
+            counts = doc.get("counts")
+            column.counts = None if counts is None else {float(v): int(n) for v, n in counts}
         else:
             column.top = {k: int(v) for k, v in doc.get("top", [])}
             column.other = int(doc.get("other", 0))
@@ -141,8 +150,26 @@ class _Numeric:
             c.mean = c.mean + delta * n / total
             self.m2 += m2 + delta * delta * c.count * n / total
         c.count += n
-        quantiles = pc.tdigest(numbers, q=levels(_BATCH_LEVELS), delta=200).to_pylist()
+        quantiles = pc.tdigest(numbers, q=LEVELS, delta=200).to_pylist()
         c.sketch = merge(c.sketch, Sketch([float(v) for v in quantiles], n))
+        self._count_values(numbers)
+
+    def _count_values(self, numbers: Any) -> None:
+        import pyarrow.compute as pc
+
+        c = self.column
+        if c.counts is None:
+            return
+        if pc.count_distinct(numbers).as_py() > _EXACT_LIMIT:
+            c.counts = None
+            return
+        found = pc.value_counts(numbers.drop_null() if numbers.null_count else numbers)
+        for value, count in zip(
+            found.field("values").to_pylist(), found.field("counts").to_pylist(), strict=True
+        ):
+            c.counts[value] = c.counts.get(value, 0) + count
+        if len(c.counts) > _EXACT_LIMIT:
+            c.counts = None
 
     def finish(self) -> None:
         if self.column.count:
@@ -207,6 +234,8 @@ def build_profile(dataset: Dataset) -> Profile:
     builders: dict[str, _Numeric | _Categorical] = {}
     for f in schema:
         column = ColumnProfile(f.name, type_name(f.type), _kind(f.type))
+        if column.kind == "numeric":
+            column.counts = {}
         builders[f.name] = _Numeric(column) if column.kind == "numeric" else _Categorical(column)
     rows = 0
     for batch in dataset.batches(batch_rows=_PROFILE_BATCH_ROWS):
