@@ -100,12 +100,15 @@ def add(
     paths: Annotated[
         list[str], typer.Argument(help="Files or directories to track.", metavar="PATH")
     ],
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
+    ] = False,
 ) -> None:
     """Track files or directories: cache their bytes and write PATH.gitml pointers."""
     from gitml.ops.add import add as do_add
 
     c: Ctx = ctx.obj
-    _record(c, do_add(c.workspace(), paths), "Added")
+    _record(c, do_add(c.workspace(), paths, verify=not no_verify), "Added")
 
 
 @app.command()
@@ -115,12 +118,15 @@ def commit(
         list[str] | None,
         typer.Argument(help="Tracked outputs (default: all).", metavar="[PATH]..."),
     ] = None,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
+    ] = False,
 ) -> None:
     """Re-record changed tracked outputs in their pointer files."""
     from gitml.ops.add import commit as do_commit
 
     c: Ctx = ctx.obj
-    results = do_commit(c.workspace(), paths or [])
+    results = do_commit(c.workspace(), paths or [], verify=not no_verify)
     _record(c, [r for r in results if r.changed], "Committed")
     if not any(r.changed for r in results):
         c.say("Nothing to commit: every tracked output matches its pointer.")
