@@ -19,7 +19,7 @@ from gitml.tabular.sketch import LEVELS, Counts, Distribution, Sketch, merge
 FORMAT = 1
 TOP_KEPT = 1000  # categories stored per column
 _COUNTING_LIMIT = 100_000  # distinct values counted before a column counts as an identifier
-_EXACT_LIMIT = 1000  # numeric columns with at most this many distinct values keep exact counts
+_EXACT_LIMIT = 1000  # integer columns spanning at most this many values keep exact counts
 _PROFILE_BATCH_ROWS = 512 * 1024
 
 
@@ -35,7 +35,7 @@ class ColumnProfile:
     mean: float | None = None
     std: float | None = None
     sketch: Sketch | None = None
-    counts: dict[float, int] | None = None  # exact, while distinct values <= _EXACT_LIMIT
+    counts: dict[float, int] | None = None  # exact: integers spanning <= _EXACT_LIMIT
     top: dict[Any, int] = field(default_factory=dict)
     other: int = 0  # values of categories not in `top`
     distinct: int | None = None
@@ -152,24 +152,24 @@ class _Numeric:
         c.count += n
         quantiles = pc.tdigest(numbers, q=LEVELS, delta=200).to_pylist()
         c.sketch = merge(c.sketch, Sketch([float(v) for v in quantiles], n))
-        self._count_values(numbers)
+        self._count_values(values)
 
-    def _count_values(self, numbers: Any) -> None:
+    def _count_values(self, values: Any) -> None:
+        """Exact counts of integer columns whose values span at most _EXACT_LIMIT."""
         import pyarrow.compute as pc
+        import pyarrow.types as t
 
         c = self.column
         if c.counts is None:
             return
-        if pc.count_distinct(numbers).as_py() > _EXACT_LIMIT:
+        if not t.is_integer(values.type) or c.max - c.min > _EXACT_LIMIT:
             c.counts = None
             return
-        found = pc.value_counts(numbers.drop_null() if numbers.null_count else numbers)
+        found = pc.value_counts(values.drop_null() if values.null_count else values)
         for value, count in zip(
             found.field("values").to_pylist(), found.field("counts").to_pylist(), strict=True
         ):
-            c.counts[value] = c.counts.get(value, 0) + count
-        if len(c.counts) > _EXACT_LIMIT:
-            c.counts = None
+            c.counts[float(value)] = c.counts.get(float(value), 0) + count
 
     def finish(self) -> None:
         if self.column.count:
