@@ -198,9 +198,13 @@ def drift_check(ws: Workspace, target: str, options: dict[str, Any]) -> dict[str
     if not isinstance(rev, str):
         raise SchemaError(f"checks.drift.{target}: 'rev' (the reference revision) is required")
     overrides: dict[str, dict[str, float | None]] = {}
-    items = [f"{k}={v}" for k, v in (options.get("thresholds") or {}).items()]
+
+    def text(value: Any) -> str:
+        return "off" if value is False or value is None else str(value)  # YAML reads off as false
+
+    items = [f"{k}={text(v)}" for k, v in (options.get("thresholds") or {}).items()]
     for column, limits in (options.get("columns") or {}).items():
-        items += [f"{column}:{k}={v}" for k, v in (limits or {}).items()]
+        items += [f"{column}:{k}={text(v)}" for k, v in (limits or {}).items()]
     overrides = parse_thresholds(items)
     against = options.get("against")
     report = drift(
