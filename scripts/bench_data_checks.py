@@ -101,7 +101,16 @@ def evidently_python(venv: Path) -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "evidently>=0.7,<0.8", "pyarrow"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "evidently>=0.7,<0.8",
+                "pandas<3",
+                "pyarrow",
+            ],
             check=True,
         )
     return python
