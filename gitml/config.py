@@ -6,6 +6,7 @@ Read with tomllib (fast); written with tomlkit so users' comments survive edits.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,23 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return {}
     try:
         return tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}{_where(str(exc))}: malformed TOML: {_cause(str(exc))}") from None
+
+
+_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _where(message: str) -> str:
+    """`:LINE:COLUMN` from tomllib's "(at line L, column C)", as compilers print it."""
+    found = _POSITION.search(message)
+    return f":{found[1]}:{found[2]}" if found else ""
+
+
+def _cause(message: str) -> str:
+    return _POSITION.sub("", message)
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,10 @@ class LockedError(GitmlError):
     pass
 
 
+class InterruptedCheckoutError(GitmlError):
+    """A checkout was killed half-way: some files it was writing may be incomplete."""
+
+
 class RemoteError(GitmlError):
     pass
 

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gitml.errors import GitError, NotAGitRepoError
 
@@ -147,9 +148,16 @@ def _is_object_id(text: str) -> bool:
     return len(text) in (40, 64) and _HEX.issuperset(text)
 
 
-def run_bytes(root: Path, args: list[str], *, input: bytes | None = None) -> bytes:
-    """stdout of `git ARGS` in `root`; GitError with git's last stderr line on failure."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+def run_bytes(
+    root: Path,
+    args: list[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    """stdout of `git ARGS` in `root`; GitError with git's last stderr line on failure.
+    `env` adds variables (e.g. GIT_INDEX_FILE for a temporary index)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
         result = subprocess.run(
             ["git", *args],
@@ -165,6 +173,14 @@ def run_bytes(root: Path, args: list[str], *, input: bytes | None = None) -> byt
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {message[-1] if message else result.returncode}")
     return result.stdout
+
+
+def _skip(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)
 
 
 class CatFile:
@@ -189,8 +205,11 @@ class CatFile:
                 raise GitError("git is not installed or not on PATH") from None
         return self._proc
 
-    def read_many(self, object_ids: list[str]) -> dict[str, tuple[str, bytes]]:
-        """{id: (type, bytes)} for the ids git has; missing ids are left out."""
+    def read_many(
+        self, object_ids: list[str], *, limit: int | None = None
+    ) -> dict[str, tuple[str, bytes]]:
+        """{id: (type, bytes)} for the ids git has; missing ids are left out. With `limit`,
+        at most that many bytes of each object are kept in memory (the rest is skipped)."""
         import threading
 
         unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
@@ -220,7 +239,9 @@ class CatFile:
                 parts = header.decode("utf-8", "replace").split()
                 if len(parts) == 3:
                     size = int(parts[2])
-                    data = stdout.read(size + 1)[:size]
+                    keep = size if limit is None else min(size, limit)
+                    data = stdout.read(keep)
+                    _skip(stdout, size - keep + 1)  # the rest and the trailing newline
                     found[parts[0]] = (parts[1], data)
         finally:
             writer.join()
@@ -423,3 +444,25 @@ def rev_list(root: Path, args: list[str]) -> list[str]:
     """Commit ids from `git rev-list ARGS`; an unknown revision gives GitError."""
     result = _run(["rev-list", *args], root)
     return result.stdout.decode().split()
+
+
+def cat_blobs(root: Path, object_ids: list[str]) -> dict[str, bytes]:
+    """{id: bytes} of many small objects through one `git cat-file --batch` run with all
+    ids at once (half the time of a pipelined CatFile for ~10,000 pointer-sized blobs);
+    ids git lacks are left out."""
+    unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
+    if not unique:
+        return {}
+    out = run_bytes(root, ["cat-file", "--batch"], input="".join(o + "\n" for o in unique).encode())
+    found: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) != 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        found[header[0].decode("ascii")] = out[pos : pos + size]
+        pos += size + 1
+    return found

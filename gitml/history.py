@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git, revisions
+from gitml import git
 from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_relpath
-from gitml.pipeline import LOCK_FILE
-from gitml.pointer import POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
+from gitml.pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
 
 if TYPE_CHECKING:
     from gitml.objects import ObjectSource
@@ -59,14 +58,13 @@ def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
 def revision_outputs(
     root: Path, rev: str, cat: git.CatFile, *, pushable_only: bool = False
 ) -> dict[str, TrackedOutput]:
-    """{output path: TrackedOutput} of every pointer committed at `rev` (anything
-    gitml.revisions.resolve accepts), then of the cached stage outs in its gitml.lock
-    (`pushable_only`: not those marked `push: false`)."""
-    commit = revisions.resolve(root, rev)
+    """{output path: TrackedOutput} of every pointer committed at `rev`, then of the
+    cached stage outs in its gitml.lock (`pushable_only`: not those marked `push: false`)."""
+    commit = git.resolve_commit(root, rev)
     blobs = git.pointer_blobs(root, commit)
     ids = [blob for _, blob in blobs]
     git.prefetch_blobs(root, ids)
-    contents = cat.read_many(ids)
+    contents = cat.read_many(ids, limit=MAX_POINTER_BYTES + 1)  # a bigger one is refused
     outputs: dict[str, TrackedOutput] = {}
     for path, blob in blobs:
         where = f"{rev}:{path}"
@@ -75,13 +73,10 @@ def revision_outputs(
             raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
         tracked = parse_revision_pointer(path, found[1], where)
         outputs[tracked.path] = tracked
-    raw_lock = cat.read_path(commit, LOCK_FILE)
-    if raw_lock is not None:
-        from gitml.pipeline.lockfile import lock_outputs_at
+    from gitml.pipeline.project import lock_outputs_at
 
-        locked = lock_outputs_at(root, commit, raw_lock, label=rev, pushable_only=pushable_only)
-        for path, pointer in locked:
-            outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{LOCK_FILE} ({path})"))
+    for path, pointer, lock in lock_outputs_at(root, rev, pushable_only=pushable_only):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{lock} ({path})"))
     return dict(sorted(outputs.items()))
 
 
@@ -92,11 +87,10 @@ def workspace_outputs(ws: Workspace) -> dict[str, TrackedOutput]:
         relpath: TrackedOutput(relpath, ws.read_pointer(relpath), relpath + POINTER_SUFFIX)
         for relpath in ws.tracked_outputs()
     }
-    if (ws.root / LOCK_FILE).is_file():
-        from gitml.pipeline.lockfile import lock_outputs
+    from gitml.pipeline.project import lock_outputs
 
-        for path, pointer in lock_outputs(ws.root):
-            outputs.setdefault(path, TrackedOutput(path, pointer, f"{LOCK_FILE} ({path})"))
+    for path, pointer, lock in lock_outputs(ws.root):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{lock} ({path})"))
     return dict(sorted(outputs.items()))
 
 

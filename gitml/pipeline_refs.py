@@ -34,6 +34,15 @@ def available() -> bool:
     return _module("gitml.pipeline.runcache") is not None
 
 
+def lock_files(root: Path) -> list[str]:
+    """The workspace's gitml.lock files: the root one and one beside every gitml.yaml."""
+    project = _module("gitml.pipeline.project")
+    if project is None:
+        return [LOCK_FILE]
+    files = [project.lock_path(f) for f in project.pipeline_files(root)]
+    return list(dict.fromkeys([LOCK_FILE, *files]))
+
+
 def lock_outs(data: bytes, where: str) -> list[tuple[str, Pointer]]:
     """(path, Pointer) of every stage out recorded in a gitml.lock's bytes.
 

@@ -24,8 +24,15 @@ def _git_revision(root: Path, text: str) -> str | None:
     return git.resolve_commit(root, text)
 
 
+def _experiment(root: Path, text: str) -> str | None:
+    from gitml.exp.refs import resolve as resolve_experiment
+
+    return resolve_experiment(root, text)
+
+
 # Specific kinds first; plain git last because it raises (with git's wording) on failure.
 RESOLVERS: list[Resolver] = []
+RESOLVERS.append(_experiment)
 
 
 def resolve(root: Path, text: str) -> str:

@@ -10,6 +10,11 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 export PATH="$PWD/.venv/bin:$PATH"
+# The plots and report pages are checked in headless Chromium (tests/browser.py).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing chromium for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 echo "== ruff"; ruff check gitml tests scripts
 echo "== mypy"; mypy
 echo "== docs"; site="$(mktemp -d)"; trap 'rm -rf "$site"' EXIT

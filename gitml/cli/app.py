@@ -31,7 +31,9 @@ class Ctx:
         from gitml.ui import make_progress
         from gitml.workspace import Workspace
 
-        return Workspace.find(progress=make_progress(self.quiet))
+        ws = Workspace.find(progress=make_progress(self.quiet))
+        _ = ws.config  # a malformed config is refused by every command, not only those using it
+        return ws
 
     def say(self, message: str) -> None:
         if not self.quiet:
@@ -75,6 +77,11 @@ def init(ctx: typer.Context) -> None:
         _git_hint(c, [".gitml/config", ".gitml/.gitignore"])
     else:
         c.say(f"gitml workspace already initialized in {ws.gitml_dir}")
+    if (ws.root / ".dvc").is_dir() and not (ws.root / "gitml.yaml").exists():
+        c.say(
+            "This is a DVC repository: run 'gitml migrate dvc' to convert its pipelines, "
+            ".dvc files, dvc.lock and remotes (DVC need not be installed)."
+        )
 
 
 def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
@@ -116,19 +123,30 @@ def commit(
     ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Tracked outputs (default: all).", metavar="[PATH]..."),
+        typer.Argument(
+            help="Tracked outputs, stage outputs or stages (default: all).", metavar="[PATH]..."
+        ),
     ] = None,
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
     ] = False,
 ) -> None:
-    """Re-record changed tracked outputs in their pointer files."""
+    """Re-record changed tracked outputs in their pointer files, and stage outputs already
+    in the workspace in gitml.lock (the stage is not run)."""
     from gitml.ops.add import commit as do_commit
+    from gitml.pipeline.commit import commit_stages, stage_targets
 
     c: Ctx = ctx.obj
-    results = do_commit(c.workspace(), paths or [], verify=not no_verify)
+    ws = c.workspace()
+    stages, rest = stage_targets(ws, paths or [])
+    results = do_commit(ws, rest, verify=not no_verify) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
-    if not any(r.changed for r in results):
+    staged = commit_stages(ws, stages if paths else None)
+    for key, changed in staged.stages:
+        if changed:
+            c.say(f"Committed stage '{key}'")
+    _git_hint(c, staged.touched)
+    if not any(r.changed for r in results) and not any(ch for _, ch in staged.stages):
         c.say("Nothing to commit: every tracked output matches its pointer.")
 
 
@@ -149,24 +167,30 @@ def status(
         from gitml.cli.remote_cmds import show_remote_status
 
         return show_remote_status(ctx, paths, remote_name, as_json)
-    from gitml.ops.status import stage_status
+    from gitml.ops.status import select_targets, stage_status
     from gitml.ops.status import status as do_status
 
     c: Ctx = ctx.obj
     ws = c.workspace()
-    results = do_status(ws, paths)
-    stages = [] if paths else stage_status(ws)
+    targets = select_targets(ws, paths)
+    results = do_status(ws, targets.outputs)
+    stages = stage_status(ws, targets.stages)
+    errors = [r for r in results if r.state == "error"]
     if as_json:
         doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
         if (ws.root / "gitml.yaml").exists():  # "stages" only in workspaces with a pipeline
             doc["stages"] = [s.to_json() for s in stages]
         _print_json(doc)
+        _fail_on_errors(errors)
         return
+    results = [r for r in results if r.state != "error"]
     if not results and not stages:
+        _fail_on_errors(errors)
         c.say("Everything is up to date.")
         return
     if c.quiet:
         # As `dvc status -q`: nothing printed, the exit code says whether anything changed.
+        _fail_on_errors(errors)
         raise typer.Exit(1)
     for s in stages:
         typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
@@ -178,6 +202,17 @@ def status(
                 typer.echo(f"\t\t{key}: {name}")
             if len(getattr(r, key)) > 20:
                 typer.echo(f"\t\t... and {len(getattr(r, key)) - 20} more {key}")
+    _fail_on_errors(errors)
+
+
+def _fail_on_errors(errors: list[Any]) -> None:
+    """Unreadable pointers: one line each on stderr and exit 1, as `checkout` does."""
+    from gitml.errors import GitmlError
+
+    for r in errors[:-1]:
+        typer.echo(f"gitml: error: {r.message}", err=True)
+    if errors:
+        raise GitmlError(errors[-1].message)
 
 
 @app.command()
@@ -255,7 +290,13 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.history_cmds": ("diff", "ls", "gc", "get"),
     "gitml.cli.hook_cmds": ("install", "git-hook"),
     "gitml.cli.doctor_cmd": ("doctor",),
+    "gitml.cli.migrate_cmd": ("migrate",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.lineage_cmds": ("lineage",),
+    "gitml.cli.plots_cmds": ("plots",),
+    "gitml.cli.report_cmd": ("report",),
+    "gitml.cli.exp_cmds": ("exp",),
+    "gitml.cli.verify_cmd": ("verify",),
     "gitml.cli.data_cmds": ("validate", "drift"),
 }
 _registered: set[str] = set()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml import fsutil, git, gitignore
+from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import PathError
 from gitml.hashing import Oid
 from gitml.outputs import (
@@ -39,16 +40,16 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
-    if (ws.root / "gitml.yaml").exists():
-        from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.spec import load_pipeline
 
-        pipeline = load_pipeline(ws.root)
-        owner = pipeline.out_owner(relpath) if pipeline else None
-        if owner is not None:
-            raise PathError(
-                f"{shown}: is output '{owner[1]}' of stage '{owner[0]}' in gitml.yaml",
-                hint="'gitml repro' caches stage outputs; they cannot also be added",
-            )
+    pipeline = load_pipeline(ws.root)
+    owner = pipeline.out_owner(relpath) if pipeline else None
+    if owner is not None:
+        where = "" if ":" in owner[0] else " in gitml.yaml"
+        raise PathError(
+            f"{shown}: is output '{owner[1]}' of stage '{owner[0]}'{where}",
+            hint="'gitml repro' caches stage outputs; they cannot also be added",
+        )
     for other in tracked:
         if relpath.startswith(other + "/"):
             raise PathError(
@@ -178,6 +179,11 @@ def add(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list[Ad
                 hint=f"run 'git rm -r --cached {shown}' first",
             )
         check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
+        refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
+        for relpath in relpaths:
+            parent = relpath.rpartition("/")[0]
+            shown = ws.display(f"{parent}/.gitignore" if parent else ".gitignore")
+            gitignore.refuse_symlink(ws.abspath(relpath).parent, shown)
         if verify:
             verify_schemas(ws, relpaths)
         results = []
@@ -200,6 +206,7 @@ def commit(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list
                     raise PathError(f"{ws.display(relpath)} is not tracked by gitml")
         else:
             relpaths = tracked
+        refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
         if verify:
             verify_schemas(ws, [r for r in relpaths if (ws.root / r).exists()])
         results = []

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gitml import fsutil
+from gitml.checkout_journal import CheckoutJournal
 from gitml.errors import DirtyWorkspaceError, FormatError, GitmlError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Manifest
@@ -24,7 +24,6 @@ from gitml.outputs import (
     place_file,
     shares_inode_with_cache,
 )
-from gitml.pipeline import LOCK_FILE
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
 
@@ -61,30 +60,6 @@ def _drop_edited_links(ws: Workspace, plan: _Plan) -> None:
             ws.cache.quarantine(oid)
 
 
-class _Journal:
-    """Files a checkout creates in place, listed before they are written.
-
-    If the checkout is killed, the next one finds the list and knows those half-written
-    files are its own leftovers, not uncommitted user changes. Removed on completion.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.leftovers = set(path.read_text("utf-8").splitlines())
-        except (FileNotFoundError, UnicodeDecodeError):
-            self.leftovers = set()
-
-    def record(self, relpaths: list[str]) -> None:
-        if relpaths:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write("".join(r + "\n" for r in relpaths))
-
-    def finish(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
 def _unsaved(ws: Workspace, plan: _Plan, leftovers: set[str]) -> list[str]:
     """Workspace files the checkout would overwrite or delete whose bytes are not cached."""
     wanted = _wanted(plan)
@@ -105,11 +80,9 @@ def _missing_objects(ws: Workspace, plan: _Plan) -> int:
 
 def _stage_outputs(ws: Workspace) -> dict[str, Pointer]:
     """Cached outs of pipeline stages as recorded in gitml.lock."""
-    if not (ws.root / LOCK_FILE).exists():
-        return {}
-    from gitml.pipeline.lockfile import lock_outputs
+    from gitml.pipeline.project import lock_outputs
 
-    return dict(lock_outputs(ws.root))
+    return {path: pointer for path, pointer, _ in lock_outputs(ws.root)}
 
 
 def checkout(
@@ -137,7 +110,7 @@ def checkout(
         else:
             relpaths = tracked
         plans: list[_Plan] = []
-        journal = _Journal(ws.tmp_dir / "checkout-journal")
+        journal = CheckoutJournal(ws.tmp_dir)
         try:
             for relpath in dict.fromkeys(relpaths):
                 pointer = stage_outs.get(relpath) or ws.read_pointer(relpath)
@@ -184,7 +157,14 @@ def checkout(
                         f"{ws.display(plan.relpath)}: checkout failed: {exc.strerror or exc}"
                     ) from exc
                 result.restored.append(plan.relpath)
-            journal.finish()
+            failed = [relpath for relpath, _ in result.failed]
+            if user_paths:  # outputs not checked out keep their leftovers
+                done = result.restored + result.unchanged
+                placed = set(journal.leftovers_under(done))
+                keep = [r for r in journal.leftovers if r not in placed]
+            else:
+                keep = journal.leftovers_under(failed)
+            journal.finish(keep)
         finally:
             ws.state.save()
     if inside:
@@ -217,7 +197,7 @@ def _checkout_inside(
     result.failed += failed
 
 
-def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker, journal: _Journal) -> None:
+def _apply(ws: Workspace, plan: _Plan, linker: fsutil.Linker, journal: CheckoutJournal) -> None:
     target = ws.abspath(plan.relpath)
     total = plan.pointer.size
     with ws.progress.task(f"Checkout {plan.relpath}", total, unit="bytes") as task:

@@ -129,10 +129,11 @@ def plan(
         collector = _Collector(result, source)
         for output in workspace_outputs(ws).values():
             collector.add(output.pointer, output.where)
-        lock = ws.root / pipeline_refs.LOCK_FILE
-        if lock.is_file():
-            for path, pointer in pipeline_refs.lock_outs(lock.read_bytes(), lock.name):
-                collector.add(pointer, f"{lock.name}: {path}")
+        for name in pipeline_refs.lock_files(ws.root):
+            lock = ws.root / name
+            if lock.is_file():
+                for path, pointer in pipeline_refs.lock_outs(lock.read_bytes(), name):
+                    collector.add(pointer, f"{name}: {path}")
         if mode != "workspace":
             _from_git(ws.root, mode == "all-commits", repo.cat, collector)
         _run_cache(ws, collector)

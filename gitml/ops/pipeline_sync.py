@@ -58,17 +58,15 @@ def stage_outputs(ws: Workspace) -> dict[str, Pointer]:
     """Cached outs recorded in gitml.lock for the stages of gitml.yaml, except those
     declared `push: false` (they never leave this machine, so they are not expected on a
     remote either)."""
-    from gitml.pipeline import LOCK_FILE
+    from gitml.pipeline.lockfile import cached_outputs
+    from gitml.pipeline.project import Locks, has_locks, load_pipelines
 
-    if not (ws.root / LOCK_FILE).exists():
+    if not has_locks(ws.root):
         return {}
-    from gitml.pipeline.lockfile import Lockfile, cached_outputs
-    from gitml.pipeline.spec import load_pipeline
-
-    pipeline = load_pipeline(ws.root)
+    pipeline = load_pipelines(ws.root)
     if pipeline is None:
         return {}
-    entries = Lockfile.load(ws.root).entries
+    entries = Locks.load(ws.root, pipeline).entries
     return dict(cached_outputs(pipeline.stages, entries, pushable_only=True))
 
 

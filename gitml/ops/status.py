@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitml.errors import GitmlError
+from gitml.checkout_journal import refuse_if_interrupted
+from gitml.errors import GitmlError, PathError
 from gitml.outputs import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.pointer import Pointer
 from gitml.workspace import Workspace
@@ -91,11 +92,53 @@ def output_status(ws: Workspace, relpath: str) -> OutputStatus | None:
         return OutputStatus(relpath, "error", message=str(exc))
 
 
-def status(ws: Workspace, user_paths: list[str] | None = None) -> list[OutputStatus]:
+@dataclass
+class Targets:
+    """What `gitml status TARGET...` looks at: tracked outputs and pipeline stages."""
+
+    outputs: list[str]
+    stages: list[str] | None  # None: every stage
+
+
+def select_targets(ws: Workspace, user_targets: list[str] | None) -> Targets:
+    """Tracked outputs (or files inside one), stage names and stage outs; anything else
+    is an error, never a silent "up to date"."""
     tracked = ws.tracked_outputs()
-    if user_paths:
-        wanted = {ws.relpath(p) for p in user_paths}
-        tracked = [t for t in tracked if t in wanted or any(t.startswith(w + "/") for w in wanted)]
+    if not user_targets:
+        return Targets(tracked, None)
+    outputs: list[str] = []
+    stages: list[str] = []
+    pipeline: Any = None
+    for target in user_targets:
+        rel = ws.relpath(target)
+        matches = [t for t in tracked if t == rel or t.startswith(rel + "/")]
+        matches += [t for t in tracked if rel.startswith(t + "/")]  # a file inside one
+        if matches:
+            outputs.extend(matches)
+            continue
+        if pipeline is None:
+            pipeline = _pipeline(ws)
+        owner = pipeline.out_owner(rel) if pipeline else None
+        if owner is not None:
+            stages.append(owner[0])
+        elif pipeline and (target in pipeline.stages or target in pipeline.groups):
+            stages.extend(pipeline.select([target]))
+        else:
+            raise PathError(f"{target}: not a tracked output or a stage")
+    return Targets(list(dict.fromkeys(outputs)), list(dict.fromkeys(stages)))
+
+
+def _pipeline(ws: Workspace) -> Any:
+    from gitml.pipeline.spec import load_pipeline
+
+    return load_pipeline(ws.root) or False
+
+
+def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
+    """Outputs whose workspace content differs from their pointer; unreadable pointers
+    come back with state "error" (the CLI reports them on stderr and exits 1)."""
+    refuse_if_interrupted(ws.tmp_dir, outputs)
+    tracked = outputs
     results = []
     try:
         for relpath in tracked:
@@ -107,10 +150,12 @@ def status(ws: Workspace, user_paths: list[str] | None = None) -> list[OutputSta
     return results
 
 
-def stage_status(ws: Workspace) -> list[Any]:
-    """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus)."""
-    if not (ws.root / "gitml.yaml").exists():
+def stage_status(ws: Workspace, names: list[str] | None = None) -> list[Any]:
+    """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus),
+    all of them or those named."""
+    if names == [] or not (ws.root / "gitml.yaml").exists():
         return []
     from gitml.pipeline.status import stage_status as pipeline_status
 
-    return pipeline_status(ws)
+    stale = pipeline_status(ws)
+    return stale if names is None else [s for s in stale if s.name in names]

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitml.datafiles import dump_yaml, load_yaml, read_bytes
 from gitml.errors import FormatError, PathError
 from gitml.fsutil import atomic_write_bytes
 from gitml.hashing import Oid
 from gitml.paths import validate_relpath
 from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues
-from gitml.pipeline.yamlio import dump_yaml, load_yaml
 from gitml.pointer import Pointer
 
 LOCK_VERSION = 1
@@ -161,15 +161,15 @@ class Lockfile:
     entries: dict[str, LockEntry] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path) -> Lockfile:
-        path = root / LOCK_FILE
+    def load(cls, root: Path, relpath: str = LOCK_FILE) -> Lockfile:
+        path = root / relpath
         try:
-            raw = path.read_bytes()
+            raw = read_bytes(path, relpath)
         except FileNotFoundError:
             return cls(path)
         except IsADirectoryError:
-            raise FormatError(f"{LOCK_FILE}: is a directory") from None
-        return cls(path, parse_lock(raw))
+            raise FormatError(f"{relpath}: is a directory") from None
+        return cls(path, parse_lock(raw, relpath))
 
     def save(self, order: Iterable[str] = ()) -> None:
         """Write atomically: stages in `order` first (the gitml.yaml order), then the rest."""
@@ -222,29 +222,3 @@ def cached_outputs(
             if out.cache and locked is not None and (out.push or not pushable_only):
                 result.append((out.path, locked.pointer()))
     return result
-
-
-def lock_outputs_at(
-    root: Path, commit: str, raw: bytes, *, label: str | None = None, pushable_only: bool = False
-) -> list[tuple[str, Pointer]]:
-    """Cached stage outs in `raw`, the gitml.lock committed at `commit`, for the stages of
-    gitml.yaml there (see `cached_outputs`); `label` names the revision in messages."""
-    from gitml.pipeline.spec import pipeline_at
-
-    pipeline = pipeline_at(root, commit, label=label)
-    if pipeline is None:
-        return []
-    entries = parse_lock(raw, f"{label or commit}:{LOCK_FILE}")
-    return cached_outputs(pipeline.stages, entries, pushable_only=pushable_only)
-
-
-def lock_outputs(root: Path) -> list[tuple[str, Pointer]]:
-    """Cached stage outs recorded in gitml.lock, for `gitml checkout`."""
-    from gitml.pipeline.spec import load_pipeline
-
-    if not (root / LOCK_FILE).exists():
-        return []
-    pipeline = load_pipeline(root)
-    if pipeline is None:
-        return []
-    return cached_outputs(pipeline.stages, Lockfile.load(root).entries)

@@ -22,6 +22,8 @@ class OutSpec:
     cache: bool = True
     persist: bool = False
     push: bool = True
+    # A plot's properties as written (x, y, x_label, y_label, title, template, header).
+    plot: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from gitml import git
+from gitml.datafiles import load_json, load_toml, load_yaml, read_bytes
 from gitml.errors import FormatError
-from gitml.pipeline.yamlio import load_yaml
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
@@ -23,6 +22,11 @@ _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 def file_format(relpath: str) -> str:
     suffix = relpath[relpath.rfind(".") :].lower() if "." in relpath.rsplit("/", 1)[-1] else ""
     fmt = _FORMATS.get(suffix)
+    if suffix == ".py":
+        raise FormatError(
+            f"{relpath}: Python params files (DVC's params.py) are not supported; "
+            "move the values to params.yaml, .json or .toml"
+        )
     if fmt is None:
         raise FormatError(
             f"{relpath}: unsupported params/metrics format (use .yaml, .json or .toml)"
@@ -38,17 +42,9 @@ def parse(data: bytes, relpath: str) -> dict[str, Any]:
         if value is None:
             value = {}
     elif fmt == "json":
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError(f"{relpath}: malformed JSON: {exc}") from None
-        except RecursionError:
-            raise FormatError(f"{relpath}: JSON nested too deeply") from None
+        value = load_json(data, relpath)
     else:
-        try:
-            value = tomllib.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise FormatError(f"{relpath}: malformed TOML: {exc}") from None
+        value = load_toml(data, relpath)
     if not isinstance(value, dict):
         raise FormatError(f"{relpath}: the top level must be a mapping of keys to values")
     return value
@@ -57,7 +53,7 @@ def parse(data: bytes, relpath: str) -> dict[str, Any]:
 def load(root: Path, relpath: str) -> dict[str, Any] | None:
     """The parsed file in the workspace, or None if it does not exist."""
     try:
-        data = (root / relpath).read_bytes()
+        data = read_bytes(root / relpath, relpath)
     except FileNotFoundError:
         return None
     except IsADirectoryError:

@@ -20,13 +20,13 @@ from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
 from gitml.hashing import Oid
 from gitml.outputs import observe, place_dir, place_file
-from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
+from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.dag import Graph, build_graph
-from gitml.pipeline.lockfile import Lockfile
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
+from gitml.pipeline.project import Locks
 from gitml.pipeline.spec import Pipeline, load_pipeline
-from gitml.pipeline.stale import Reason, ReasonKind, missing_deps, why_stale
+from gitml.pipeline.stale import Observed, Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class StageResult:
     reasons: list[Reason] = field(default_factory=list)
     returncode: int | None = None
     message: str = ""
+    duration_s: float | None = None  # wall time of judging, running and recording it
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
@@ -56,6 +57,8 @@ class StageResult:
             data["returncode"] = self.returncode
         if self.message:
             data["message"] = self.message
+        if self.duration_s is not None:
+            data["duration_s"] = self.duration_s
         return data
 
 
@@ -75,10 +78,12 @@ class ReproOptions:
     force: bool = False
     dry: bool = False
     downstream: bool = False
+    single_item: bool = False  # only the targets, not the stages they need (DVC's -s)
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
     stage_output_to_stderr: bool = False  # --json: stdout holds only the JSON document
+    capture_output: bool = False  # stage output goes line by line to `output` (exp run)
 
 
 Emit = Callable[[str], None]
@@ -98,6 +103,8 @@ def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]
     if not options.targets:
         return graph.order()
     names = pipeline.select(list(options.targets))
+    if options.single_item:
+        return graph.order(names)
     wanted = graph.downstream(names) if options.downstream else graph.upstream(names)
     return graph.order(wanted)
 
@@ -137,7 +144,7 @@ class _Runner:
         ws: Workspace,
         pipeline: Pipeline,
         graph: Graph,
-        lock: Lockfile,
+        lock: Locks,
         options: ReproOptions,
         emit: Emit,
         output: Output,
@@ -158,6 +165,8 @@ class _Runner:
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._procs_lock = threading.Lock()
         self.cancelled = threading.Event()
+        self._started: dict[str, tuple[str, float]] = {}
+        self._host_meta: dict[str, object] | None = None
 
     def emit(self, stage: str, text: str) -> None:
         self.emit_raw(f"[{stage}] {text}" if self.parallel else text)
@@ -191,7 +200,7 @@ class _Runner:
                             and all(p in self.results for p in parents)
                         ):
                             pending.remove(name)
-                            running[pool.submit(self.stage, name)] = name
+                            running[pool.submit(self._timed_stage, name)] = name
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -216,6 +225,32 @@ class _Runner:
                     proc.terminate()
 
     # One stage -------------------------------------------------------------
+
+    def _timed_stage(self, name: str) -> StageResult:
+        import time
+
+        from gitml.pipeline.runmeta import now_iso
+
+        start = time.monotonic()
+        self._started[name] = (now_iso(), start)
+        result = self.stage(name)
+        result.duration_s = round(time.monotonic() - start, 3)
+        return result
+
+    def _run_meta(self, name: str) -> dict[str, object]:
+        """What the run-cache entry of a stage run records besides the lock entry."""
+        import time
+
+        from gitml.pipeline.runmeta import host_meta
+
+        if self._host_meta is None:
+            self._host_meta = host_meta(self.ws.root)
+        started, t0 = self._started.get(name, (None, time.monotonic()))
+        return {
+            **self._host_meta,
+            "started": started,
+            "duration_s": round(time.monotonic() - t0, 3),
+        }
 
     def stage(self, name: str) -> StageResult:
         stage = self.pipeline.stages[name]
@@ -244,17 +279,27 @@ class _Runner:
                 if self._try_run_cache(stage, deps_locked, params):
                     self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
                     return StageResult(name, RESTORED, reasons)
-                self._prepare_outs(stage)
-            self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
-            code = self._run_commands(stage)
-            if code != 0:
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                return StageResult(name, FAILED, reasons, code, f"command {how}")
-            from gitml.tabular.checks import require_valid
+                claim_key = self._claimable_key(stage, deps_locked, params)
+            with self._claim(claim_key):
+                if claim_key is not None:
+                    with self.book:  # a run that held the claim may have just saved this one
+                        if self._try_run_cache(stage, deps_locked, params):
+                            self.emit(name, f"Stage '{name}' restored from the run-cache (not run)")
+                            return StageResult(name, RESTORED, reasons)
+                with self.book:
+                    self._prepare_outs(stage)
+                self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                code = self._run_commands(stage)
+                if code != 0:
+                    how = (
+                        f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    )
+                    return StageResult(name, FAILED, reasons, code, f"command {how}")
+                from gitml.tabular.checks import require_valid
 
-            require_valid(self.ws, [o.path for o in stage.outs], "outputs not cached")
-            with self.book:
-                self._commit(stage, deps_locked, params)
+                require_valid(self.ws, [o.path for o in stage.outs], "outputs not cached")
+                with self.book:
+                    self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)
         except GitmlError as exc:
             message = exc.message.removeprefix(f"stage '{name}': ")
@@ -283,6 +328,25 @@ class _Runner:
         self._restore_outs(hit.entry.outs)
         self._write_lock(stage, deps, params, hit.entry.outs)
         return True
+
+    def _claimable_key(
+        self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
+    ) -> str | None:
+        """The run key to claim before running: only when the run-cache is in use."""
+        from gitml.pipeline import runcache
+
+        if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
+            return None
+        return runcache.run_key(
+            stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, [o.path for o in stage.outs]
+        )
+
+    def _claim(self, key: str | None) -> contextlib.AbstractContextManager[None]:
+        """Experiments in parallel worktrees share the cache: the same run started twice
+        at the same moment runs once; the second waits here, then restores it."""
+        from gitml.pipeline import runcache
+
+        return contextlib.nullcontext() if key is None else runcache.claim(self.ws.cache, key)
 
     def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
         """Only outs are missing and the lock entry still holds for everything else: put
@@ -383,7 +447,7 @@ class _Runner:
     def _run_one(self, name: str, command: str, cwd: object, env: dict[str, str]) -> int:
         argv = _shell_argv(command)
         try:
-            if self.parallel:
+            if self.parallel or self.options.capture_output:
                 proc = subprocess.Popen(
                     argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -420,7 +484,7 @@ class _Runner:
             outs.append(LockedPath.from_pointer(out.path, found.pointer()))
         entry = self._write_lock(stage, deps, params, tuple(outs))
         if runcache.eligible(stage):
-            runcache.save(self.ws.cache, entry)
+            runcache.save(self.ws.cache, entry, self._run_meta(stage.name))
 
     def _ignore(self, relpath: str) -> None:
         target = self.ws.abspath(relpath)
@@ -436,9 +500,7 @@ class _Runner:
         outs: tuple[LockedPath, ...],
     ) -> LockEntry:
         entry = LockEntry(stage.cmd, stage.cmd_is_list, stage.wdir, deps, params, outs)
-        self.lock.entries[stage.name] = entry
-        self.lock.save(self.pipeline.stages)
-        self.touched[LOCK_FILE] = None
+        self.touched[self.lock.record(stage.name, entry)] = None
         return entry
 
 
@@ -471,9 +533,12 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
     pipeline, graph = load(ws)
     order = select(pipeline, graph, options)
     check_sources(ws, pipeline, graph, order)
-    lock = Lockfile.load(ws.root)
+    lock = Locks.load(ws.root, pipeline)
     results: list[StageResult] = []
     will_run: set[str] = set()
+    # Outs that stages restored from the run-cache would put in place: downstream stages
+    # are judged against them, as the real repro judges them after the restore.
+    restored: dict[str, LockedPath] = {}
     try:
         for name in order:
             stage = pipeline.stages[name]
@@ -481,6 +546,9 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                 results.append(StageResult(name, FROZEN))
                 continue
             observed = observe_stage(ws, stage)
+            if restored:
+                paths = {p: restored.get(p, v) for p, v in observed.paths.items()}
+                observed = Observed(paths, observed.params)
             if options.force:
                 reasons = [Reason(ReasonKind.FORCED)]
             else:
@@ -491,7 +559,6 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
             if not reasons:
                 results.append(StageResult(name, UNCHANGED))
                 continue
-            will_run.add(name)
             outcome = WOULD_RUN
             if (
                 options.run_cache
@@ -506,8 +573,12 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                     stage.cmd, stage.cmd_is_list, stage.wdir, deps, param_values(observed),
                     [o.path for o in stage.outs],
                 )  # fmt: skip
-                if runcache.lookup(ws.cache, key) is not None:
+                hit = runcache.lookup(ws.cache, key)
+                if hit is not None:
                     outcome = WOULD_RESTORE
+                    restored.update({o.path: o for o in hit.entry.outs})
+            if outcome == WOULD_RUN:
+                will_run.add(name)
             results.append(StageResult(name, outcome, reasons))
     finally:
         ws.state.save()
@@ -528,7 +599,7 @@ def repro(
         pipeline, graph = load(ws)
         order = select(pipeline, graph, options)
         check_sources(ws, pipeline, graph, order)
-        lock = Lockfile.load(ws.root)
+        lock = Locks.load(ws.root, pipeline)
         runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source)
         try:
             results = runner.run(order)

@@ -86,18 +86,36 @@ def key_of_entry(entry: LockEntry) -> str:
     )  # fmt: skip
 
 
-def render(entry: LockEntry) -> bytes:
-    return ENTRY_HEADER + _canonical(render_entry(entry)) + b"\n"
+def render(entry: LockEntry, meta: dict[str, Any] | None = None) -> bytes:
+    """The entry object; `meta` (when, how long, where, from which commit) rides along
+    under "meta", outside the key, so it is pushed and pulled with the run."""
+    data = render_entry(entry)
+    if meta:
+        data["meta"] = meta
+    return ENTRY_HEADER + _canonical(data) + b"\n"
 
 
-def parse(data: bytes, where: str) -> LockEntry:
+def _raw(data: bytes, where: str) -> Any:
     if not data.startswith(ENTRY_HEADER) or not data.endswith(b"\n"):
         raise FormatError(f"{where}: not a gitml run-cache entry")
     try:
-        raw = json.loads(data[len(ENTRY_HEADER) : -1].decode("utf-8"))
+        return json.loads(data[len(ENTRY_HEADER) : -1].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise FormatError(f"{where}: malformed run-cache entry") from None
+
+
+def parse(data: bytes, where: str) -> LockEntry:
+    raw = _raw(data, where)
+    if isinstance(raw, dict):
+        raw.pop("meta", None)  # entries without it (older runs) read the same
     return parse_entry(raw, where)
+
+
+def parse_meta(data: bytes, where: str) -> dict[str, Any]:
+    """The run metadata of an entry ({} for entries written before it was recorded)."""
+    raw = _raw(data, where)
+    meta = raw.get("meta") if isinstance(raw, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def marker_relpath(key: str, entry_oid: Oid) -> str:
@@ -119,9 +137,9 @@ def add_marker(cache: Cache, key: str, entry_oid: Oid) -> None:
     os.close(fd)
 
 
-def save(cache: Cache, entry: LockEntry) -> tuple[str, Oid]:
-    """Store a successful run; returns (key, entry object id)."""
-    oid = cache.add_bytes(render(entry))
+def save(cache: Cache, entry: LockEntry, meta: dict[str, Any] | None = None) -> tuple[str, Oid]:
+    """Store a successful run (with its metadata); returns (key, entry object id)."""
+    oid = cache.add_bytes(render(entry, meta))
     key = key_of_entry(entry)
     add_marker(cache, key, oid)
     return key, oid
@@ -184,6 +202,23 @@ def entry_objects(cache: Cache, entry_oid: Oid) -> list[Oid]:
     if missing:
         raise GitmlError(f"run-cache entry {entry_oid}: {len(missing)} object(s) not in the cache")
     return [entry_oid, *dict.fromkeys(present)]
+
+
+@contextlib.contextmanager
+def claim(cache: Cache, key: str) -> Iterator[None]:
+    """Hold the run `key` while running it (waiting for any other holder): processes that
+    share a cache run a given stage run once; the others then find it in the run-cache.
+    `<cache>/runs/claims/` is not a key shard (not two hex digits)."""
+    import fcntl
+
+    directory = cache.root / RUNS_DIR / "claims"
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / key, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitml.datafiles import load_yaml
 from gitml.errors import FormatError, PathError, PipelineError
 from gitml.paths import validate_relpath
 from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
@@ -29,7 +30,6 @@ from gitml.pipeline.interpolate import (
     to_str,
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
-from gitml.pipeline.yamlio import load_yaml
 
 _TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts", "checks"})
 _STAGE_KEYS = frozenset(
@@ -54,18 +54,38 @@ class Pipeline:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # foreach/matrix
     metrics: tuple[str, ...] = ()  # top-level metrics files
     params_files: tuple[str, ...] = ()  # top-level params files
+    # Stage (or group) address -> (its gitml.yaml, its name there); see pipeline/project.py.
+    origin: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def select(self, names: list[str]) -> list[str]:
-        """Stage names for user-given names; a foreach/matrix group name means all of it."""
+        """Stage addresses for user-given names (`stage`, `path/to/gitml.yaml:stage`);
+        a foreach/matrix group name means all of it."""
         selected: list[str] = []
         for name in names:
-            if name in self.stages:
-                selected.append(name)
-            elif name in self.groups:
-                selected.extend(self.groups[name])
+            address = self.address_of(name)
+            if address in self.stages:
+                selected.append(address)
             else:
-                raise PipelineError(f"{self.file}: no stage named '{name}'")
+                selected.extend(self.groups[address])
         return list(dict.fromkeys(selected))
+
+    def address_of(self, name: str) -> str:
+        """The address of a stage or group a user named; a bare name must be unique."""
+        if name in self.stages or name in self.groups:
+            return name
+        matches = [a for a, (_, local) in self.origin.items() if local == name]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise PipelineError(
+                f"stage name '{name}' is ambiguous: use one of " + ", ".join(sorted(matches))
+            )
+        file, colon, local = name.rpartition(":")
+        if colon and file.startswith("./"):
+            return self.address_of(f"{file[2:]}:{local}")
+        if colon and file == PIPELINE_FILE:
+            return self.address_of(local)
+        raise PipelineError(f"{self.file}: no stage named '{name}'")
 
     def out_owner(self, relpath: str) -> tuple[str, str] | None:
         """(stage, out) for an out equal to, inside or containing `relpath`."""
@@ -91,6 +111,12 @@ def workspace_path(value: Any, base: str, where: str) -> str:
     """A path from gitml.yaml, relative to `base`, as a validated workspace relpath."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(where, "a path must be a non-empty string")
+    if "://" in value:
+        raise PathError(
+            f"{where}: {value!r} is a URL; URL dependencies and outputs (DVC's import-url "
+            "style deps) are not supported: fetch it in a stage command into a file that is "
+            "an out, or track the file with 'gitml add'"
+        )
     if value.startswith("/") or (len(value) > 1 and value[1] == ":"):
         raise PathError(f"{where}: absolute path {value!r} is not allowed (use a workspace path)")
     joined = posixpath.normpath(posixpath.join(base, value.rstrip("/")) if base else value)
@@ -137,7 +163,8 @@ def _outs(entries: Any, kind: OutKind, wdir: str, where: str) -> list[OutSpec]:
         if relpath in _RESERVED_OUTS:
             raise PathError(f"{at}: {relpath} cannot be a stage output")
         values = {k: _bool(flags[k], f"{at} '{path}': {k}") for k in _BOOL_FLAGS if k in flags}
-        result.append(OutSpec(relpath, kind, **values))
+        plot = tuple((k, flags[k]) for k in sorted(_PLOT_PROPS) if k in flags)
+        result.append(OutSpec(relpath, kind, **values, plot=plot))
     return result
 
 
@@ -222,19 +249,21 @@ def build_stage(name: str, data: Mapping[str, Any], wdir: str, where: str) -> St
 
 
 class _Parser:
-    def __init__(self, root: Path, file: str, rev: str | None = None) -> None:
+    def __init__(self, root: Path, file: str, rev: str | None = None, base: str = "") -> None:
         self.root = root
         self.file = file
         self.rev = rev  # vars files are read at this git revision (None: the workspace)
+        self.base = base  # the folder of this gitml.yaml; its paths are relative to it
         self._files: dict[str, dict[str, Any]] = {}
 
     def _load(self, relpath: str) -> dict[str, Any] | None:
         return params_io.load_at(self.root, self.rev, relpath)
 
     def _default_params(self) -> dict[str, Any] | None:
-        if self.rev is None and not (self.root / DEFAULT_PARAMS_FILE).is_file():
+        relpath = posixpath.join(self.base, DEFAULT_PARAMS_FILE)
+        if self.rev is None and not (self.root / relpath).is_file():
             return None
-        return self._load(DEFAULT_PARAMS_FILE)
+        return self._load(relpath)
 
     def read_vars_file(self, relpath: str) -> dict[str, Any]:
         try:
@@ -261,10 +290,11 @@ class _Parser:
         )
         defaults = None if listed else self._default_params()
         if defaults is not None:
-            self._files[DEFAULT_PARAMS_FILE] = defaults
-            ctx.merge(defaults, DEFAULT_PARAMS_FILE, file=DEFAULT_PARAMS_FILE)
+            default_file = posixpath.join(self.base, DEFAULT_PARAMS_FILE)
+            self._files[default_file] = defaults
+            ctx.merge(defaults, default_file, file=default_file)
         try:
-            load_vars(ctx, top_vars, "", self.read_vars_file, "vars")
+            load_vars(ctx, top_vars, self.base, self.read_vars_file, "vars")
         except InterpolationError as exc:
             raise _fail(self.file, str(exc)) from None
         raw_stages = data.get("stages") or {}
@@ -310,17 +340,18 @@ class _Parser:
                 value = resolve(entry, ctx, key)
             except InterpolationError as exc:
                 raise _fail(f"{where}[{index}]", str(exc)) from None
-            paths.append(workspace_path(value, "", f"{where}[{index}]"))
+            paths.append(workspace_path(value, self.base, f"{where}[{index}]"))
         return tuple(paths)
 
     def _entry(self, name: str, definition: Mapping[str, Any], ctx: Context, where: str) -> Stage:
         _check_keys(definition, _STAGE_KEYS, where)
         field_name = "wdir"
         try:
-            wdir = ""
+            wdir = self.base
             if definition.get("wdir") is not None:
                 raw = to_str(resolve(definition["wdir"], ctx, "wdir"))
-                wdir = "" if posixpath.normpath(raw) == "." else workspace_path(raw, "", where)
+                joined = posixpath.normpath(posixpath.join(self.base, raw))
+                wdir = "" if joined == "." else workspace_path(raw, self.base, where)
             if definition.get("vars"):
                 field_name = "vars"
                 ctx = ctx.clone()
@@ -399,28 +430,27 @@ class _Parser:
         return value
 
 
-def parse_pipeline(data: bytes, root: Path, file: str = PIPELINE_FILE) -> Pipeline:
-    return _Parser(root, file).parse(load_yaml(data, file))
+def parse_pipeline(
+    data: bytes, root: Path, file: str = PIPELINE_FILE, *, rev: str | None = None
+) -> Pipeline:
+    """One gitml.yaml (`file`, workspace-relative); its paths are relative to its folder.
+    With `rev`, its vars and params files are read at that git revision."""
+    where = f"{rev}:{file}" if rev is not None else file
+    base = posixpath.dirname(file)
+    return _Parser(root, where, rev, base).parse(load_yaml(data, where))
 
 
 def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:
-    """gitml.yaml as committed at git revision `rev`, best a commit id (its vars files
-    read there too), or None when that revision has none; `label` names it in messages."""
-    from gitml import git
+    """Every gitml.yaml committed at git revision `rev` as one pipeline (their vars files
+    read at `rev` too), or None when that revision has none. (`label`, the name the user
+    gave the revision, is accepted for callers that hold a commit id.)"""
+    from gitml.pipeline.project import load_pipelines_at
 
-    data = git.show_file(root, rev, PIPELINE_FILE)
-    if data is None:
-        return None
-    where = f"{label or rev}:{PIPELINE_FILE}"
-    return _Parser(root, where, rev).parse(load_yaml(data, where))
+    return load_pipelines_at(root, rev)
 
 
 def load_pipeline(root: Path) -> Pipeline | None:
-    """The workspace's pipeline, or None when there is no gitml.yaml."""
-    try:
-        data = (root / PIPELINE_FILE).read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise FormatError(f"{PIPELINE_FILE}: is a directory") from None
-    return parse_pipeline(data, root)
+    """Every gitml.yaml of the workspace as one pipeline, or None when there is none."""
+    from gitml.pipeline.project import load_pipelines
+
+    return load_pipelines(root)

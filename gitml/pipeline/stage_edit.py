@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from gitml.datafiles import load_yaml, reads_as_string
 from gitml.errors import FormatError, PipelineError
 from gitml.fsutil import atomic_write_bytes
 from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.params import canonical
 from gitml.pipeline.spec import parse_pipeline
-from gitml.pipeline.yamlio import load_yaml
 
 
 @dataclass(frozen=True)
@@ -49,11 +47,10 @@ def _ruamel() -> Any:
 
 
 def _scalar(text: str) -> Any:
-    """A string that PyYAML would read back as this same string."""
+    """A string that reads back as this same string (in YAML 1.2, and in 1.1 too)."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
-    if tag != "tag:yaml.org,2002:str" or text != text.strip() or not text:
+    if not reads_as_string(text) or text != text.strip() or not text:
         return DoubleQuotedScalarString(text)
     return text
 

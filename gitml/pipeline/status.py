@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gitml.pipeline.dag import build_graph
-from gitml.pipeline.lockfile import Lockfile
 from gitml.pipeline.observe import observe_stage
+from gitml.pipeline.project import Locks
 from gitml.pipeline.spec import load_pipeline
 from gitml.pipeline.stale import Reason, why_stale
 from gitml.workspace import Workspace
@@ -30,7 +30,7 @@ def stage_status(ws: Workspace) -> list[StageStatus]:
     if pipeline is None:
         return []
     graph = build_graph(pipeline.stages.values(), pipeline.file)
-    lock = Lockfile.load(ws.root)
+    lock = Locks.load(ws.root, pipeline)
     stale = []
     try:
         for name in graph.order():

@@ -63,8 +63,11 @@ def test_hostile_manifest_next_to_good_output_is_named(repo: Path) -> None:
     (repo / "good").unlink()
     _hostile_dir_pointer(repo, "evil", ["../x"])
     write(repo / "evil" / "y", b"y")
-    result = run_gitml("status", "--json", cwd=repo)
+    result = run_gitml("status", "--json", cwd=repo, check=False)
+    assert result.returncode == 1
     assert '"error"' in result.stdout and "manifest" in result.stdout
+    assert "manifest" in result.stderr
+    assert '"deleted"' in result.stdout  # the good output is still reported
 
 
 def test_manifest_that_does_not_hash_to_its_id(repo: Path) -> None:

@@ -127,7 +127,10 @@ def test_malformed_pointer_reported_by_name(repo: Path) -> None:
     write(repo / "f", b"f")
     run_gitml("add", "f", cwd=repo)
     write(repo / "f.gitml", b"gitml-pointer: 1\nkind: blob\n")
-    [item] = status_json(repo)
+    result = run_gitml("status", "--json", cwd=repo, check=False)
+    assert result.returncode == 1
+    assert "f.gitml" in result.stderr
+    [item] = json.loads(result.stdout)["outputs"]
     assert item["state"] == "error" and "f.gitml" in item["message"]
 
 
