@@ -134,7 +134,8 @@ def require_valid(ws: Workspace, relpaths: list[str], why: str) -> None:
 
 
 def profile_of(ws: Workspace, dataset: Dataset) -> tuple[Profile, str]:
-    """The dataset's profile and where it came from: "stored" (the cache had it), "built"
+    """The dataset's profile and where it came from: "stored" (the cache had it),
+    "fetched" (the default remote had it), "built"
     (computed now and stored, for data at a revision) or "computed" (work-tree data)."""
     from gitml.tabular import profile_store
     from gitml.tabular.profile import build_profile
@@ -143,6 +144,11 @@ def profile_of(ws: Workspace, dataset: Dataset) -> tuple[Profile, str]:
         stored = profile_store.load(ws.cache.root, dataset.content_id)
         if stored is not None:
             return stored, "stored"
+        from gitml.tabular.profile_sync import fetch_profile
+
+        fetched = fetch_profile(ws, dataset.content_id)
+        if fetched is not None:
+            return fetched, "fetched"
     built = build_profile(dataset)
     if dataset.content_id is None:
         return built, "computed"
