@@ -134,7 +134,8 @@ class _opened:
 
         self.handle = self.data_file.open()
         if self.data_file.fmt == "parquet":
-            return pq.ParquetFile(self.handle)
+            # No pre-buffering: it reads whole row groups (often 1M rows) ahead.
+            return pq.ParquetFile(self.handle, pre_buffer=False, buffer_size=1 << 20)
         source = pa.memory_map(self.handle) if isinstance(self.handle, str) else self.handle
         try:
             return pa.ipc.open_file(source)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-MEMORY_BUDGET = 256 << 20
+MEMORY_BUDGET = 64 << 20  # of values; counting them takes several times more
 PARTITIONS = 64
 
 
