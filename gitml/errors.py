@@ -103,3 +103,15 @@ class RemoteFormatError(RemoteError):
 
 class ExecutorError(PipelineError):
     """An executor (worker process, Dask cluster) could not run a stage or cannot be reached."""
+
+
+class DataFormatError(FormatError):
+    """A file that cannot be read as a table: unknown kind, corrupt, empty."""
+
+
+class SchemaError(FormatError):
+    """A schema file that is not valid YAML or not a gitml schema."""
+
+
+class DataCheckFailedError(GitmlError):
+    """Data that breaks its schema, or drifted past a threshold in a gate."""

@@ -437,6 +437,32 @@ class RemoteStore:
         with self._errors("writing a run-cache marker"):
             self._write(f"{self.root}/{relpath}", b"")
 
+    # Small derived files (data profiles: docs/spec/profile.md) -----------------------
+
+    def list_files(self, folder: str) -> set[str]:
+        """Paths (relative to the root) of every file below `folder`; none where the
+        remote cannot list."""
+        if not self.can_list:
+            return set()
+        base = f"{self.root}/{folder}"
+        with self._errors(f"listing {folder}"):
+            paths = self._listing(base, recursive=True)
+        prefix = self.root.strip("/") + "/"
+        found = (str(p).strip("/") for p in paths)
+        return {p[len(prefix) :] for p in found if p.startswith(prefix)}
+
+    def write_file(self, relpath: str, data: bytes) -> None:
+        with self._errors(f"writing {relpath}"):
+            self._write(f"{self.root}/{relpath}", data)
+
+    def read_file(self, relpath: str) -> bytes | None:
+        """The bytes of a file below the root, or None when it is not there."""
+        with self._errors(f"reading {relpath}"):
+            try:
+                return self._cat(f"{self.root}/{relpath}")
+            except FileNotFoundError:
+                return None
+
     # Writing ----------------------------------------------------------------------
 
     def _write(self, path: str, data: bytes) -> None:

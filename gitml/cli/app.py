@@ -107,12 +107,15 @@ def add(
     paths: Annotated[
         list[str], typer.Argument(help="Files or directories to track.", metavar="PATH")
     ],
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
+    ] = False,
 ) -> None:
     """Track files or directories: cache their bytes and write PATH.gitml pointers."""
     from gitml.ops.add import add as do_add
 
     c: Ctx = ctx.obj
-    _record(c, do_add(c.workspace(), paths), "Added")
+    _record(c, do_add(c.workspace(), paths, verify=not no_verify), "Added")
 
 
 @app.command()
@@ -124,6 +127,9 @@ def commit(
             help="Tracked outputs, stage outputs or stages (default: all).", metavar="[PATH]..."
         ),
     ] = None,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
+    ] = False,
 ) -> None:
     """Re-record changed tracked outputs in their pointer files, and stage outputs already
     in the workspace in gitml.lock (the stage is not run)."""
@@ -133,7 +139,7 @@ def commit(
     c: Ctx = ctx.obj
     ws = c.workspace()
     stages, rest = stage_targets(ws, paths or [])
-    results = do_commit(ws, rest) if rest or not paths else []
+    results = do_commit(ws, rest, verify=not no_verify) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
     staged = commit_stages(ws, stages if paths else None)
     for key, changed in staged.stages:
@@ -291,6 +297,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.report_cmd": ("report",),
     "gitml.cli.exp_cmds": ("exp",),
     "gitml.cli.verify_cmd": ("verify",),
+    "gitml.cli.data_cmds": ("validate", "drift"),
 }
 _registered: set[str] = set()
 

@@ -157,7 +157,14 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
     return AddResult(relpath, pointer, changed, ignore_changed)
 
 
-def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
+def verify_schemas(ws: Workspace, relpaths: list[str]) -> None:
+    """Refuse data that breaks the schema gitml.yaml declares for it (SPEC 7.5)."""
+    from gitml.tabular.checks import require_valid
+
+    require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
+
+
+def add(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list[AddResult]:
     relpaths = list(dict.fromkeys(ws.relpath(p) for p in user_paths))
     with ws.locked():
         tracked = ws.tracked_outputs()
@@ -177,6 +184,8 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
             parent = relpath.rpartition("/")[0]
             shown = ws.display(f"{parent}/.gitignore" if parent else ".gitignore")
             gitignore.refuse_symlink(ws.abspath(relpath).parent, shown)
+        if verify:
+            verify_schemas(ws, relpaths)
         results = []
         try:
             for relpath in relpaths:
@@ -186,7 +195,7 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
         return results
 
 
-def commit(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
+def commit(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list[AddResult]:
     """Re-record tracked outputs (all, or those named); unchanged ones are no-ops."""
     with ws.locked():
         tracked = ws.tracked_outputs()
@@ -198,6 +207,8 @@ def commit(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
         else:
             relpaths = tracked
         refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
+        if verify:
+            verify_schemas(ws, [r for r in relpaths if (ws.root / r).exists()])
         results = []
         try:
             for relpath in relpaths:

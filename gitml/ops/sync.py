@@ -412,6 +412,9 @@ def push(
             store.mark_complete(oid)
     if run_cache and not user_paths:  # a push of named paths sends only those
         _push_runs(ws, store, on_remote, result)
+    from gitml.tabular.profile_sync import push_profiles
+
+    push_profiles(ws, store, on_remote)
     return result
 
 

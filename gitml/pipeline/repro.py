@@ -313,6 +313,9 @@ class _Runner:
                         f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
                     )
                     return StageResult(name, FAILED, reasons, code, f"command {how}")
+                from gitml.tabular.checks import require_valid
+
+                require_valid(self.ws, [o.path for o in stage.outs], "outputs not cached")
                 with self.book:
                     self._commit(stage, deps_locked, params)
             return StageResult(name, RAN, reasons)

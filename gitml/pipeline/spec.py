@@ -34,14 +34,16 @@ from gitml.pipeline.resources import parse_resources
 
 ReadAt = Callable[[str], bytes | None]  # relpath -> its bytes at one revision, None if absent
 
-_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
+_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts", "checks"})
 _STAGE_KEYS = frozenset(
     {
         "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
         "frozen", "always_changed", "desc", "meta", "vars", "resources",
     }
 )  # fmt: skip
-_OUT_FLAGS = frozenset({"cache", "persist", "push", "desc", "type", "labels", "meta", "remote"})
+_OUT_FLAGS = frozenset(
+    {"cache", "persist", "push", "desc", "type", "labels", "meta", "remote", "schema"}
+)
 _PLOT_PROPS = frozenset({"x", "y", "x_label", "y_label", "title", "template", "header"})
 _BOOL_FLAGS = ("cache", "persist", "push")
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
