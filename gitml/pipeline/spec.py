@@ -31,7 +31,7 @@ from gitml.pipeline.interpolate import (
 )
 from gitml.pipeline.model import DEFAULT_PARAMS_FILE, OutKind, OutSpec, ParamsSpec, Stage
 
-_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts"})
+_TOP_KEYS = frozenset({"stages", "vars", "params", "metrics", "plots", "artifacts", "checks"})
 _STAGE_KEYS = frozenset(
     {
         "cmd", "wdir", "deps", "params", "outs", "metrics", "plots",
