@@ -182,3 +182,33 @@ def test_malformed_gto_like_tags_are_reported_others_shown(project: Path) -> Non
     assert "churn@v1.2" in problems and "other#prod#x" in problems and "lightweight" in problems
     assert "v2.0" not in problems
     assert "warning: tag 'churn@v1.2'" in result.stderr
+
+
+def test_get_from_git_url_reads_tags_without_clone(project: Path, tmp_path: Path) -> None:
+    run_gitml("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "remote", cwd=project)
+    run_gitml("model", "register", "churn", cwd=project)
+    run_gitml("model", "promote", "churn", "latest", "--to", "prod", cwd=project)
+    prod_bytes = (project / "model.bin").read_bytes()
+    retrain(project, 0.9, 0.2)
+    run_gitml("model", "register", "churn", cwd=project)
+    run_gitml("push", cwd=project)
+    git("checkout", "-q", "HEAD~1", cwd=project)
+    run_gitml("push", cwd=project)
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare), cwd=tmp_path)
+    git("push", "-q", str(bare), "main", "--tags", cwd=project)
+    elsewhere = tmp_path / "deploy"
+    elsewhere.mkdir()
+    url = bare.as_uri()
+    run_gitml("model", "get", "churn#prod", "--repo", url, "-o", "prod.bin", cwd=elsewhere)
+    assert (elsewhere / "prod.bin").read_bytes() == prod_bytes
+    doc = loads(
+        run_gitml(
+            "model", "get", "churn", "--repo", url, "-o", "new.bin", "--json", cwd=elsewhere
+        ).stdout
+    )
+    assert doc["version"] == "v0.0.2" and doc["bytes"] == len((elsewhere / "new.bin").read_bytes())
+    missing = run_gitml("model", "get", "churn#qa", "--repo", url, cwd=elsewhere, check=False)
+    assert missing.returncode == 1 and "stage 'qa' is empty" in missing.stderr
