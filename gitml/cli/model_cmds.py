@@ -179,7 +179,11 @@ def show_models(
         raise RegistryError(f"no model named '{name}' in the registry")
     document = show(ws, registry, name)
     if as_json:
-        print_json(document)
+        import json
+        import sys
+
+        # Compact: json's C encoder; indenting 10,000 versions took longer than reading them.
+        sys.stdout.write(json.dumps(document, default=str) + "\n")
     else:
         _print_models(document)
     for problem in document["problems"]:

@@ -66,6 +66,17 @@ class Model:
     active: dict[str, set[str]] = field(default_factory=dict)  # stage -> versions in it
     deprecated: bool = False
     counter: int = 0  # highest N among its tags
+    by_commit: dict[str, list[Version]] = field(default_factory=dict)
+
+    def add(self, version: Version) -> None:
+        self.remove(version.version)
+        self.versions[version.version] = version
+        self.by_commit.setdefault(version.commit, []).append(version)
+
+    def remove(self, name: str) -> None:
+        old = self.versions.pop(name, None)
+        if old is not None:
+            self.by_commit[old.commit].remove(old)
 
     def latest(self) -> Version | None:
         registered = [v for v in self.versions.values() if v.registered]
@@ -74,7 +85,7 @@ class Model:
         return max(registered, key=lambda v: fmt.semver_key(v.version))
 
     def at_commit(self, commit: str) -> Version | None:
-        found = [v for v in self.versions.values() if v.commit == commit and v.registered]
+        found = [v for v in self.by_commit.get(commit, ()) if v.registered]
         return max(found, key=lambda v: fmt.semver_key(v.version)) if found else None
 
 
@@ -137,12 +148,12 @@ def build(records: Iterable[TagRecord]) -> Registry:
         model.counter = max(model.counter, parsed.counter or 0)
         if parsed.action == fmt.REGISTER:
             assert parsed.version is not None
-            model.versions[parsed.version] = Version(
+            model.add(Version(
                 parsed.name, parsed.version, record.commit, record.name, record.date,
                 record.author, record.message.strip(),
-            )  # fmt: skip
+            ))  # fmt: skip
         elif parsed.action == fmt.DEREGISTER:
-            model.versions.pop(parsed.version or "", None)
+            model.remove(parsed.version or "")
             for holders in model.active.values():
                 holders.discard(parsed.version or "")
         elif parsed.action == fmt.DEPRECATE:
@@ -160,11 +171,12 @@ def _stage_event(model: Model, parsed: fmt.ParsedTag, record: TagRecord) -> None
     version = model.at_commit(record.commit)
     if version is None:  # GTO lets a stage be assigned to an unregistered commit
         label = record.commit
-        version = model.versions.setdefault(
-            label,
-            Version(model.name, label, record.commit, record.name, record.date,
-                    record.author, record.message.strip(), registered=False),
+        version = model.versions.get(label) or Version(
+            model.name, label, record.commit, record.name, record.date,
+            record.author, record.message.strip(), registered=False,
         )  # fmt: skip
+        if label not in model.versions:
+            model.add(version)
     holders = model.active.setdefault(parsed.stage, set())
     if parsed.action == fmt.ASSIGN:
         holders.add(version.version)
