@@ -21,6 +21,7 @@ from typing import Any
 
 from gitml import __version__, fsutil
 from gitml.errors import GitmlError
+from gitml.stale_temps import find_stale
 
 DEPENDENCIES = (
     "typer",
@@ -160,6 +161,8 @@ def _cache_report(ws: Any, report: Report) -> None:
             report.problems.append(
                 f"none of cache.type {configured} works in {cache_dir}; add 'copy' to cache.type"
             )
+    stale = find_stale(Path(ws.cache.tmp_dir))
+    info["stale_temp_files"] = {"count": len(stale.paths), "bytes": stale.size}
     with contextlib.suppress(OSError):
         info["same_filesystem_as_workspace"] = (
             os.stat(ws.cache.tmp_dir).st_dev == os.stat(ws.root).st_dev

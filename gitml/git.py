@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from gitml.errors import GitError, NotAGitRepoError
 
@@ -174,6 +175,14 @@ def run_bytes(
     return result.stdout
 
 
+def _skip(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)
+
+
 class CatFile:
     """One `git cat-file --batch` process; objects are read by id, requests are pipelined."""
 
@@ -196,8 +205,11 @@ class CatFile:
                 raise GitError("git is not installed or not on PATH") from None
         return self._proc
 
-    def read_many(self, object_ids: list[str]) -> dict[str, tuple[str, bytes]]:
-        """{id: (type, bytes)} for the ids git has; missing ids are left out."""
+    def read_many(
+        self, object_ids: list[str], *, limit: int | None = None
+    ) -> dict[str, tuple[str, bytes]]:
+        """{id: (type, bytes)} for the ids git has; missing ids are left out. With `limit`,
+        at most that many bytes of each object are kept in memory (the rest is skipped)."""
         import threading
 
         unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
@@ -227,7 +239,9 @@ class CatFile:
                 parts = header.decode("utf-8", "replace").split()
                 if len(parts) == 3:
                     size = int(parts[2])
-                    data = stdout.read(size + 1)[:size]
+                    keep = size if limit is None else min(size, limit)
+                    data = stdout.read(keep)
+                    _skip(stdout, size - keep + 1)  # the rest and the trailing newline
                     found[parts[0]] = (parts[1], data)
         finally:
             writer.join()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+from gitml.errors import PathError
 from gitml.fsutil import atomic_write_bytes
 
 
@@ -12,7 +15,24 @@ def _entry(name: str) -> str:
     return "/" + escaped
 
 
+def refuse_symlink(directory: Path, shown: str | None = None) -> None:
+    """A symlinked `.gitignore` is refused, as git (2.32+) refuses to read one: writing
+    through it would copy the bytes of a file anywhere on disk into the workspace."""
+    path = directory / ".gitignore"
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISLNK(mode):
+        raise PathError(
+            f"{shown or path}: is a symbolic link; gitml (like git) does not use a "
+            "symlinked .gitignore",
+            hint="replace it with a regular file",
+        )
+
+
 def _read_lines(path: Path) -> list[str]:
+    refuse_symlink(path.parent)
     try:
         # A user's .gitignore need not be UTF-8: keep its bytes as they are.
         return path.read_bytes().decode("utf-8", "surrogateescape").splitlines()

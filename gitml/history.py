@@ -18,7 +18,7 @@ from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_relpath
-from gitml.pointer import POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
+from gitml.pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
 
 if TYPE_CHECKING:
     from gitml.objects import ObjectSource
@@ -64,7 +64,7 @@ def revision_outputs(
     blobs = git.pointer_blobs(root, commit)
     ids = [blob for _, blob in blobs]
     git.prefetch_blobs(root, ids)
-    contents = cat.read_many(ids)
+    contents = cat.read_many(ids, limit=MAX_POINTER_BYTES + 1)  # a bigger one is refused
     outputs: dict[str, TrackedOutput] = {}
     for path, blob in blobs:
         where = f"{rev}:{path}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import io
 import json
 import os
@@ -960,6 +961,50 @@ class RemoteStore:
                 self._register(index)
         return len(doomed), dropped
 
+    # Verification (`gitml verify`) -----------------------------------------------------
+
+    def packed(self, oids: Collection[Oid]) -> tuple[dict[str, list[Oid]], list[Oid]]:
+        """`oids` grouped by the pack holding them, and those in no pack."""
+        batches, rest = self.pack_batches([Item(oid, 0, "") for oid in oids])
+        groups = {self._where[batch[0].oid][0]: [i.oid for i in batch] for batch in batches}
+        return groups, [i.oid for i in rest]
+
+    def check_pack(self, pack_id: str, wanted: Collection[Oid]) -> list[tuple[Oid | None, str]]:
+        """Read a pack and its index again from the remote (not the local index copy): the
+        index must be intact, the pack must hash to its name and each of `wanted` to its
+        id. Problems as (object, reason); object None for the pack or index as a whole."""
+        name = f"{PACKS}/{pack_id}"
+        problems: list[tuple[Oid | None, str]] = []
+        index = self._packs[pack_id]
+        with self._errors(f"downloading {name}.idx"):
+            try:
+                raw = self._cat(self._pack_path(pack_id, "idx"))
+            except FileNotFoundError:
+                raw = None
+                problems.append((None, f"{name}.idx is missing on remote '{self.name}'"))
+        if raw is not None:
+            try:
+                parse_index(raw, pack_id, f"pack index {name}.idx on remote '{self.name}'")
+            except IntegrityError as exc:
+                problems.append((None, exc.message))
+        with self._errors(f"downloading {name}.pack"):
+            try:
+                data = self._cat(self._pack_path(pack_id, "pack"))
+            except FileNotFoundError:
+                missing = f"{name}.pack is missing on remote '{self.name}'"
+                return [*problems, *((oid, missing) for oid in wanted)]
+        actual = hash_bytes(data)
+        if actual.hexdigest != pack_id:
+            problems.append(
+                (None, f"{name}.pack on remote '{self.name}' is corrupt (hashes to {actual})")
+            )
+        for oid in wanted:
+            offset, length = index.entries[oid]
+            blob = data[offset : offset + length]
+            if len(blob) != length or hash_bytes(blob) != oid:
+                problems.append((oid, f"{oid} in {name}.pack on remote '{self.name}' is corrupt"))
+        return problems
+
     # Format 2: chunks of large files -------------------------------------------------
 
     def _chunk_list_path(self, oid: Oid) -> str:
@@ -1260,6 +1305,9 @@ _AUTH_CODES = {
 }
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def translate(name: str, what: str, exc: BaseException, where: str = "") -> RemoteError | None:
     """Map a library exception to a one-line RemoteError naming the remote (None: not ours)."""
     if isinstance(exc, RemoteError):
@@ -1286,8 +1334,12 @@ def translate(name: str, what: str, exc: BaseException, where: str = "") -> Remo
     if codes & _AUTH_CODES:
         code = sorted(codes & _AUTH_CODES)[0]
         return RemoteAuthError(f"remote '{name}': credentials rejected ({code})")
-    if codes & {"AccessDenied", "AllAccessDisabled", "AccountProblem", "Forbidden", "403"}:
+    if codes & {"AccessDenied", "AllAccessDisabled", "AccountProblem"}:
         return RemotePermissionError(f"remote '{name}': permission denied while {what}")
+    if codes & {"Forbidden", "403"}:  # a HEAD's 403 has no body: a bad key looks the same
+        return RemotePermissionError(
+            f"remote '{name}': credentials rejected or no permission while {what} (HTTP 403)"
+        )
     if "NoSuchBucket" in codes or (isinstance(exc, FileNotFoundError) and _is_missing_bucket(exc)):
         bucket = where.split("/", 1)[0] if where else "?"
         return RemoteNotFoundError(f"remote '{name}': bucket '{bucket}' does not exist")
@@ -1308,6 +1360,14 @@ def translate(name: str, what: str, exc: BaseException, where: str = "") -> Remo
     }:
         return RemoteUnreachableError(
             f"remote '{name}' is unreachable while {what}: {_first_line(exc)}"
+        )
+    full = next((e for e in chain if isinstance(e, OSError) and e.errno in _FULL), None)
+    if full is not None:
+        if what.startswith(("downloading", "reading", "opening")):  # into the local cache
+            return RemoteError(f"no space left on device in the local cache while {what}")
+        return RemoteError(
+            f"remote '{name}' is full: no space left on device at {where or 'the remote'} "
+            f"while {what}"
         )
     if isinstance(exc, PermissionError):
         target = f": {exc.filename}" if exc.filename else ""

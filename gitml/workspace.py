@@ -14,8 +14,15 @@ from gitml.config import Config
 from gitml.errors import FormatError, NotAWorkspaceError, PathError
 from gitml.lock import workspace_lock
 from gitml.paths import ensure_inside, to_workspace_relpath, validate_relpath
-from gitml.pointer import Pointer, output_path_for, parse_pointer, pointer_path_for
+from gitml.pointer import (
+    MAX_POINTER_BYTES,
+    Pointer,
+    output_path_for,
+    parse_pointer,
+    pointer_path_for,
+)
 from gitml.progress import NullProgress, Progress
+from gitml.stale_temps import remove_stale
 from gitml.state import StateDB
 
 GITML_DIR = ".gitml"
@@ -50,6 +57,7 @@ class Workspace:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         with workspace_lock(self.tmp_dir / "lock"):
+            remove_stale(self.cache.tmp_dir)
             yield
 
     @classmethod
@@ -115,7 +123,10 @@ class Workspace:
             raise FormatError(str(exc)) from None
         path = self.abspath(pointer_relpath)
         try:
-            data = path.read_bytes()
+            with open(
+                path, "rb"
+            ) as handle:  # a huge file is refused unread: one byte past the limit
+                data = handle.read(MAX_POINTER_BYTES + 1)
         except FileNotFoundError:
             raise PathError(f"{self.display(relpath)} is not tracked by gitml") from None
         except IsADirectoryError:

@@ -1632,6 +1632,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["exp"]:  # the experiments benchmark: scripts/bench_exp.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_exp
+
+        return bench_exp.main(raw[1:])
     args = parse_args(argv)
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)

@@ -66,12 +66,17 @@ class _Pipe:
         args = [
             browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run",
-            "--disable-extensions", "--disable-background-networking", "about:blank",
+            "--disable-extensions", "--disable-background-networking",
+            "--disable-dev-shm-usage", "about:blank",
         ]  # fmt: skip
 
-        def wire() -> None:
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
+        def wire() -> None:  # in the child: the pipe ends become fds 3 and 4
+            import fcntl
+
+            read_end = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            write_end = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
 
         self.proc = subprocess.Popen(
             args, preexec_fn=wire, pass_fds=(3, 4, to_child_r, from_child_w),
@@ -140,8 +145,12 @@ def _error_text(event: dict[str, Any]) -> str | None:
     return None
 
 
-def render(page: Path, screenshot_name: str, width: int = 1100) -> Rendered:
-    """Open `page` headless, run the checks, save a full-page screenshot under .ci/out/."""
+def render(
+    page: Path, screenshot_name: str, width: int = 1100, ready: str | None = None
+) -> Rendered:
+    """Open `page` headless, run the checks, save a full-page screenshot under .ci/out/.
+    `ready`: a JavaScript expression to wait for (up to 30 s) after the load event, for
+    pages that draw asynchronously."""
     browser = chromium_or_skip()
     with tempfile.TemporaryDirectory(prefix="gitml-chromium-") as profile:
         pipe = _Pipe(browser, profile)
@@ -159,6 +168,16 @@ def render(page: Path, screenshot_name: str, width: int = 1100) -> Rendered:
             )
             pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
             pipe.wait_for("Page.loadEventFired")
+            deadline = time.monotonic() + 30
+            while ready is not None and time.monotonic() < deadline:
+                done = pipe.send(
+                    "Runtime.evaluate",
+                    {"expression": ready, "returnByValue": True},
+                    session=session,
+                )["result"].get("value")
+                if done:
+                    break
+                time.sleep(0.2)
             value = pipe.send(
                 "Runtime.evaluate",
                 {"expression": CHECK_SCRIPT, "returnByValue": True},

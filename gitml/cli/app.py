@@ -77,6 +77,11 @@ def init(ctx: typer.Context) -> None:
         _git_hint(c, [".gitml/config", ".gitml/.gitignore"])
     else:
         c.say(f"gitml workspace already initialized in {ws.gitml_dir}")
+    if (ws.root / ".dvc").is_dir() and not (ws.root / "gitml.yaml").exists():
+        c.say(
+            "This is a DVC repository: run 'gitml migrate dvc' to convert its pipelines, "
+            ".dvc files, dvc.lock and remotes (DVC need not be installed)."
+        )
 
 
 def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
@@ -279,6 +284,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.history_cmds": ("diff", "ls", "gc", "get"),
     "gitml.cli.hook_cmds": ("install", "git-hook"),
     "gitml.cli.doctor_cmd": ("doctor",),
+    "gitml.cli.migrate_cmd": ("migrate",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
     "gitml.cli.check_cmd": ("check",),
     "gitml.cli.model_cmds": ("model",),
@@ -286,6 +292,7 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.plots_cmds": ("plots",),
     "gitml.cli.report_cmd": ("report",),
     "gitml.cli.exp_cmds": ("exp",),
+    "gitml.cli.verify_cmd": ("verify",),
 }
 _registered: set[str] = set()
 

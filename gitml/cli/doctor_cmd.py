@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gitml.cli.output import human_size
 from gitml.errors import GitmlError
 
 
@@ -60,6 +61,12 @@ def _print(report: object) -> None:
             f"  cache.type: {', '.join(c['link_types_configured'])}"
             f" -> uses {c.get('link_type_used') or 'nothing that works'}",
         ]
+        stale = c.get("stale_temp_files", {})
+        if stale.get("count"):
+            out.append(
+                f"  stale temp files: {stale['count']} ({human_size(stale['bytes'])}) left by "
+                "killed gitml processes; the next add, commit or checkout removes them"
+            )
     if report.workspace:
         if not report.remotes:
             out.append("remotes: none")

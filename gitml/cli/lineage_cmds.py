@@ -75,7 +75,7 @@ def _trace(ws: Any, path: str, rev: str | None) -> Any:
         from gitml.revisions import resolve
 
         commit = resolve(ws.root, rev)
-    return trace(RevisionView(ws.root, commit, rev), ws.relpath(path))
+    return trace(RevisionView(ws.root, commit, rev), ws.relpath(path), ws.cache)
 
 
 def _verify(ws: Any, traced: Any, remote: str | None, as_json: bool) -> None:

@@ -151,6 +151,12 @@ def repro(
     remote: Annotated[
         str | None, typer.Option("-r", "--remote", help="Remote for --pull (default: core.remote).")
     ] = None,
+    single_item: Annotated[
+        bool,
+        typer.Option(
+            "-s", "--single-item", help="Only the named stages, not the stages they need."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
@@ -163,7 +169,7 @@ def repro(
     options = ReproOptions(
         targets=tuple(targets or ()), force=force, dry=dry, downstream=downstream,
         keep_going=keep_going, jobs=jobs, run_cache=not no_run_cache,
-        stage_output_to_stderr=as_json,
+        single_item=single_item, stage_output_to_stderr=as_json,
     )  # fmt: skip
     out_stream = sys.stderr if as_json else sys.stdout
     write_lock = threading.Lock()

@@ -30,13 +30,11 @@ def _render(
 ) -> None:
     from gitml.plots.page import chart_section
     from gitml.plots.show import charts, revisions, write_page
-    from gitml.repo import DataRepo
 
     ws = ctx.obj.workspace()
     relpaths = [ws.relpath(t) for t in targets]
     revs = revisions(ws.root, names)
-    with DataRepo.for_workspace(ws) as repo:
-        drawn = charts(ws.root, revs, repo.source(store_fetched=True), relpaths)
+    drawn = charts(ws, revs, relpaths)
     if as_json:
         print_json({"revisions": [r.label for r in revs], "plots": [c.to_json() for c in drawn]})
         return

@@ -381,9 +381,9 @@ def fetch(
         typer.Option("--rev", help="Fetch what this git revision needs (repeatable)."),
     ] = None,
     all_branches: Annotated[
-        bool, typer.Option("--all-branches", help="Also every local branch tip.")
+        bool, typer.Option("-a", "--all-branches", help="Also every local branch tip.")
     ] = False,
-    all_tags: Annotated[bool, typer.Option("--all-tags", help="Also every tag.")] = False,
+    all_tags: Annotated[bool, typer.Option("-T", "--all-tags", help="Also every tag.")] = False,
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -34,14 +34,9 @@ def report(
 ) -> None:
     """One page with the experiments, metrics over the recent commits, the registry's
     stages and the last check results."""
-    from gitml.repo import DataRepo
     from gitml.report.collect import collect
 
-    ws = ctx.obj.workspace()
-    with DataRepo.for_workspace(ws) as repo:
-        data = collect(
-            ws.root, repo.source(store_fetched=True), commits=commits, checks_file=checks
-        )
+    data = collect(ctx.obj.workspace(), commits=commits, checks_file=checks)
     if as_json:
         print_json(data.to_json())
         return

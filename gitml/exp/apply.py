@@ -71,8 +71,26 @@ def apply(ws: Workspace, name: str, *, force: bool) -> list[str]:
                 "overwritten",
                 hint="commit them, or use --force",
             )
+    before = {p: _bytes(root, p) for p in blobs}
+    written = _write(root, blobs)
+    try:
+        result = checkout(ws, None, force=force)
+    except DirtyWorkspaceError:
+        _write(root, before)  # an output would lose unsaved changes: undo, change nothing
+        raise
+    if result.failed:
+        raise GitmlError(
+            f"{len(result.failed)} output(s) of {name!r} are not in the cache: "
+            f"{result.failed[0][0]}",
+            hint="fetch them with 'gitml exp pull' or 'gitml pull'",
+        )
+    return written + result.restored
+
+
+def _write(root: Path, contents: dict[str, bytes | None]) -> list[str]:
+    """Make each file hold these bytes (None: absent, except gitml.lock); the changed ones."""
     written = []
-    for path, data in blobs.items():
+    for path, data in contents.items():
         target = root / path
         if data is None:
             if path != LOCK_FILE and target.is_file():
@@ -83,14 +101,7 @@ def apply(ws: Workspace, name: str, *, force: bool) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(target, data)
             written.append(path)
-    result = checkout(ws, None, force=force)
-    if result.failed:
-        raise GitmlError(
-            f"{len(result.failed)} output(s) of {name!r} are not in the cache: "
-            f"{result.failed[0][0]}",
-            hint="fetch them with 'gitml exp pull' or 'gitml pull'",
-        )
-    return written + result.restored
+    return written
 
 
 def _bytes(root: Path, path: str) -> bytes | None:

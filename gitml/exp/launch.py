@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from gitml.errors import UsageError
-from gitml.exp import runner
+from gitml.exp import refs, runner
 from gitml.exp.overrides import Assignment
 from gitml.exp.runner import Emit, ExpRun, Output
 from gitml.workspace import Workspace
@@ -27,7 +27,8 @@ def launch(
         from gitml.exp import queue as exp_queue
 
         return exp_queue.run_all(ws, jobs=jobs, emit=emit, output=output)
-    baseline = runner.baseline_of(ws.root)
+    _check_pipeline(ws, targets)
+    baseline = refs.baseline_of(ws.root)
     names: list[str] = []
     for _ in runs:
         names.append(runner.pick_name(ws.root, baseline, name, set(names)))
@@ -48,6 +49,14 @@ def launch(
     if jobs > 1:
         raise UsageError("-j runs queued experiments in parallel: use it with --run-all")
     return _in_workspace(ws, baseline, names, runs, targets, emit, output)
+
+
+def _check_pipeline(ws: Workspace, targets: tuple[str, ...]) -> None:
+    """A pipeline that cannot run at all is bad input, not a failed experiment."""
+    from gitml.pipeline.repro import ReproOptions, load, select
+
+    pipeline, graph = load(ws)
+    select(pipeline, graph, ReproOptions(targets=targets))
 
 
 def _in_workspace(

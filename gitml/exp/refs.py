@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ class ExpRef:
     @property
     def state(self) -> str:
         return str(self.info.get("state", SUCCESS))
+
+
+def baseline_of(root: Path) -> str:
+    """HEAD's commit: the baseline new experiments start from and `exp show` lists."""
+    head = git.head_commit(root)
+    if head is None:
+        raise GitmlError(
+            "experiments need a baseline commit, and this repository has none yet",
+            hint="commit gitml.yaml, gitml.lock and the params files first",
+        )
+    return head
 
 
 def ref_name(baseline: str, name: str) -> str:
@@ -118,10 +130,6 @@ def resolve(root: Path, text: str) -> str | None:
     return found.commit if found is not None else None
 
 
-def _blob(root: Path, data: bytes) -> str:
-    return git.run_bytes(root, ["hash-object", "-w", "--stdin"], input=data).decode().strip()
-
-
 def build_commit(
     root: Path,
     tmp_dir: Path,
@@ -129,27 +137,31 @@ def build_commit(
     files: list[str],
     name: str,
     info: dict[str, Any],
-    *,
-    with_tracked_changes: bool = True,
 ) -> str:
-    """A commit on `baseline` holding the work tree's changes to tracked files (when
-    asked) and `files` as they are in the work tree (followed through links; absent ones
-    are left as they were)."""
+    """A commit on `baseline` holding the work tree's changes to tracked files and
+    `files` as they are in the work tree (followed through links; absent ones are left
+    as they were)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    index = tmp_dir / f"exp-index-{os.getpid()}-{id(files)}"
+    index = tmp_dir / f"exp-index-{os.getpid()}-{threading.get_ident()}"
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         git.run_bytes(root, ["read-tree", baseline], env=env)
-        if with_tracked_changes:
-            git.run_bytes(root, ["add", "-u", "--", "."], env=env)
-        lines = []
-        for rel in dict.fromkeys(files):
-            path = root / rel
-            if not path.is_file():
-                continue
-            mode = "100755" if os.access(path, os.X_OK) else "100644"
-            lines.append(f"{mode} {_blob(root, path.read_bytes())}\t{rel}\n")
-        if lines:
+        git.run_bytes(root, ["add", "-u", "--", "."], env=env)
+        present = [rel for rel in dict.fromkeys(files) if (root / rel).is_file()]
+        if present:
+            # hash-object opens each path, so a link into the cache records its content.
+            listing = "".join(str(root / rel) + "\n" for rel in present).encode()
+            ids = (
+                git.run_bytes(
+                    root, ["hash-object", "-w", "--no-filters", "--stdin-paths"], input=listing
+                )
+                .decode()
+                .split()
+            )
+            lines = [
+                f"{'100755' if os.access(root / rel, os.X_OK) else '100644'} {blob}\t{rel}\n"
+                for rel, blob in zip(present, ids, strict=True)
+            ]
             git.run_bytes(
                 root, ["update-index", "--index-info"], env=env, input="".join(lines).encode()
             )
@@ -159,16 +171,14 @@ def build_commit(
     return commit_tree(root, tree, baseline, message(name, info))
 
 
+def placeholder_commit(root: Path, baseline: str, name: str, info: dict[str, Any]) -> str:
+    """A commit with the baseline's tree: what a ref points at while its run goes on."""
+    return commit_tree(root, f"{baseline}^{{tree}}", baseline, message(name, info))
+
+
 def commit_tree(root: Path, tree: str, parent: str, text: str) -> str:
     out = git.run_bytes(root, ["commit-tree", tree, "-p", parent], input=text.encode())
     return out.decode().strip()
-
-
-def with_info(root: Path, commit: str, name: str, info: dict[str, Any]) -> str:
-    """A copy of `commit` (same tree and parent) with a new record."""
-    tree = git.run_bytes(root, ["rev-parse", f"{commit}^{{tree}}"]).decode().strip()
-    parent = git.run_bytes(root, ["rev-parse", f"{commit}^"]).decode().strip()
-    return commit_tree(root, tree, parent, message(name, info))
 
 
 def create_ref(root: Path, baseline: str, name: str, commit: str) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import git
 from gitml.errors import GitmlError
 from gitml.exp import meta, names, overrides, refs
 from gitml.exp.refs import FAILED, RUNNING, SUCCESS
@@ -44,16 +43,6 @@ class ExpRun:
         if self.stages:
             data["stages"] = [s.to_json() for s in self.stages]
         return data
-
-
-def baseline_of(root: Path) -> str:
-    head = git.head_commit(root)
-    if head is None:
-        raise GitmlError(
-            "experiments need a baseline commit, and this repository has none yet",
-            hint="commit gitml.yaml, gitml.lock and the params files first",
-        )
-    return head
 
 
 def pick_name(root: Path, baseline: str, name: str | None, also_taken: set[str]) -> str:
@@ -105,8 +94,8 @@ def run(
     clock = meta.RunClock(root)
     changed = overrides.apply(root, assignments)
     info: dict[str, Any] = {"name": name, "state": RUNNING, "created": clock.started}
-    files = recorded_files(root, changed)
-    running = refs.build_commit(root, ws.tmp_dir, baseline, files, name, info)
+    info["params"], _ = meta.pipeline_values(root)
+    running = refs.placeholder_commit(root, baseline, name, info)
     if queued_commit is None:
         refs.create_ref(refs_root, baseline, name, running)
     else:
@@ -130,6 +119,11 @@ def run(
             info["stderr_tail"] = "\n".join(tails.get(failed[0].name, ()))
     except GitmlError as exc:
         error = exc.message
+    except BaseException:  # Ctrl-C: the experiment is recorded as failed, then we stop
+        info.update(state=FAILED, duration_s=clock.elapsed(), error="interrupted")
+        final = refs.placeholder_commit(root, baseline, name, info)
+        refs.move_ref(refs_root, baseline, name, final, running)
+        raise
     params, metrics = meta.pipeline_values(root)
     state = FAILED if error else SUCCESS
     info.update(

@@ -6,16 +6,16 @@ its gitml.lock and the cache)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitml import git
-from gitml.errors import UsageError
+from gitml.errors import ObjectNotFoundError, UsageError
 from gitml.exp import refs
 from gitml.exp.refs import ExpRef
-from gitml.pipeline.params import MISSING, flatten, parse
-from gitml.workspace import Workspace
+from gitml.pipeline.params import MISSING, flatten
+
+if TYPE_CHECKING:
+    from gitml.workspace import Workspace
 
 Row = dict[str, Any]
 _META_KEYS = ("host", "gitml_version", "head", "dirty", "stages")
@@ -49,35 +49,28 @@ def exp_row(exp: ExpRef) -> Row:
 
 
 def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(params, metrics) of the pipeline committed at `commit`: from git, and metrics that
-    are cached stage outs through that commit's gitml.lock and the local cache."""
+    """(params, metrics) of the pipeline committed at `commit`, read as every revision
+    is (gitml.pipeline.revision_files: git, then gitml.lock outs from the cache or the
+    remote). A file whose bytes cannot be had is left out of the row, not an error."""
     from gitml.pipeline.metrics import metrics_files, params_targets
-    from gitml.pipeline.project import lock_outputs_at
+    from gitml.pipeline.revision_files import RevisionFiles
     from gitml.pipeline.spec import pipeline_at
 
     pipeline = pipeline_at(ws.root, commit)
     if pipeline is None:
         return {}, {}
-    params: dict[str, Any] = {}
-    metrics: dict[str, Any] = {}
-    with git.CatFile(ws.root) as cat:
-        for file in params_targets(pipeline):
-            data = cat.read_path(commit, file)
-            if data is not None:
-                params[file] = flatten(parse(data, f"{commit[:7]}:{file}"))
-        wanted = metrics_files(pipeline)
-        lock_outs: dict[str, Any] | None = None
-        for file in wanted:
-            data = cat.read_path(commit, file)
-            if data is None:
-                if lock_outs is None:
-                    lock_outs = {p: ptr for p, ptr, _ in lock_outputs_at(ws.root, commit)}
-                pointer = lock_outs.get(file)
-                if pointer is None or not ws.cache.exists(pointer.oid):
+    found: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    wanted = (list(params_targets(pipeline)), metrics_files(pipeline))
+    with RevisionFiles(ws) as files:
+        for values, paths in zip(found, wanted, strict=True):
+            for path in paths:
+                try:
+                    data = files.load(commit, path)
+                except ObjectNotFoundError:
                     continue
-                data = ws.cache.read_bytes(pointer.oid)
-            metrics[file] = flatten(parse(data, f"{commit[:7]}:{file}"))
-    return params, metrics
+                if data is not None:
+                    values[path] = flatten(data)
+    return found
 
 
 def baseline_row(ws: Workspace, commit: str) -> Row:
@@ -102,9 +95,7 @@ def baseline_row(ws: Workspace, commit: str) -> Row:
 
 
 def collect(ws: Workspace, *, all_baselines: bool) -> dict[str, Any]:
-    from gitml.exp.runner import baseline_of
-
-    head = baseline_of(ws.root)
+    head = refs.baseline_of(ws.root)
     exps = refs.list_refs(ws.root, None if all_baselines else head)
     rows = sorted((exp_row(e) for e in exps), key=lambda r: (str(r["created"]), r["name"]))
     return {"baseline": baseline_row(ws, head), "experiments": rows}
@@ -186,6 +177,9 @@ def table_data(doc: dict[str, Any], *, only_differing: bool) -> tuple[list[str],
 
 
 def render_csv(doc: dict[str, Any]) -> str:
+    import csv
+    import io
+
     header, body = table_data(doc, only_differing=False)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -83,8 +83,6 @@ def temporary_worktree(ws: Workspace, baseline: str, label: str) -> Iterator[Wor
         edit_toml(gitml_dir / "config.local", share_cache)
         yield Workspace(path, ws.progress)
     finally:
-        with contextlib.suppress(GitError):
-            git.run_bytes(ws.root, ["worktree", "remove", "--force", str(path)])
         shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(GitError):
             git.run_bytes(ws.root, ["worktree", "prune"])

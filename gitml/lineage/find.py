@@ -181,12 +181,10 @@ class _Matcher:
             entries = parse_lock(data, path)
         except GitmlError:
             return []
-        base = path.rpartition("/")[0]
         found: list[tuple[str, str | None, str | None]] = []
         for stage, entry in entries.items():
-            for out in entry.outs:
-                out_path = f"{base}/{out.path}" if base else out.path
-                for p, inside in self.output(out_path, out.oid, out.is_dir):
+            for out in entry.outs:  # paths in every gitml.lock are workspace-relative
+                for p, inside in self.output(out.path, out.oid, out.is_dir):
                     found.append((p, inside, stage))
         return found
 
@@ -228,9 +226,10 @@ def _in_workspace(ws: Workspace, matcher: _Matcher) -> list[str]:
     """Outputs of the work tree's pointer files and gitml.lock that hold the bytes (each
     pointer is read raw and parsed only when it can match, as in history)."""
     found: list[str] = []
+    from gitml.pipeline.project import lock_path, pipeline_files
+
     files = [*git.list_pointer_files(ws.root)]
-    if (ws.root / LOCK_FILE).is_file():
-        files.append(LOCK_FILE)
+    files += [lock_path(f) for f in pipeline_files(ws.root) if (ws.root / lock_path(f)).is_file()]
     for file in files:
         if file.startswith(".gitml/"):
             continue

@@ -58,6 +58,12 @@ def text(lineage: Lineage) -> str:
         cmd = produced.cmd if isinstance(produced.cmd, str) else " && ".join(produced.cmd)
         state = "" if produced.recorded else " (never run: not in gitml.lock)"
         lines.append(f"{inner}   stage '{produced.stage}'{state}: {cmd}")
+        if produced.run:
+            r = produced.run
+            lines.append(
+                f"{inner}   run {r.get('started') or '?'} on {r.get('host') or '?'}, "
+                f"{r.get('duration_s', '?')} s, gitml {r.get('gitml_version') or '?'}"
+            )
         for file, values in produced.params.items():
             pairs = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
             lines.append(f"{inner}   params {file}: {pairs}")
@@ -70,7 +76,10 @@ def text(lineage: Lineage) -> str:
 
 
 def _label(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    """Text safe inside a quoted Mermaid label: '#' first, as the other codes use it."""
+    for raw, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(raw, code)
+    return " ".join(text.split())
 
 
 def mermaid(lineage: Lineage) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitml.cache import Cache
 from gitml.errors import PathError
 from gitml.lineage.view import Change, RevisionView
 from gitml.pipeline.model import LockedPath, ParamValues
@@ -30,6 +31,7 @@ class Produced:
     params: ParamValues
     deps: list[Node]
     recorded: bool  # False: the stage is declared but gitml.lock has no run of it
+    run: dict[str, Any] | None = None  # the run-cache's metadata of that run
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Node:
                 "params": p.params,
                 "deps": [d.to_json() for d in p.deps],
             }
+            if p.run is not None:
+                data["produced_by"]["run"] = p.run
         if self.source is not None:
             data["source"] = self.source.to_json()
         return data
@@ -89,8 +93,9 @@ class Lineage:
 
 
 class _Tracer:
-    def __init__(self, view: RevisionView) -> None:
+    def __init__(self, view: RevisionView, cache: Cache | None) -> None:
         self.view = view
+        self.cache = cache
         self.nodes: dict[str, Node] = {}
         self.active: set[str] = set()
 
@@ -160,12 +165,17 @@ class _Tracer:
             dep.git_blob = dep.git_blob or blobs.get(dep.path)
         cmd: str | list[str] = list(entry.cmd) if entry.cmd_is_list else entry.cmd[0]
         node.produced_by = Produced(stage_name, cmd, entry.wdir, entry.params, deps, True)
+        if self.cache is not None:
+            from gitml.lineage.runs import run_meta
+
+            node.produced_by.run = run_meta(self.cache, entry)
         return node
 
 
-def trace(view: RevisionView, path: str) -> Lineage:
-    """The lineage of `path` (workspace-relative) as `view` records it."""
-    tracer = _Tracer(view)
+def trace(view: RevisionView, path: str, cache: Cache | None = None) -> Lineage:
+    """The lineage of `path` (workspace-relative) as `view` records it, with run metadata
+    from `cache`'s run-cache when given."""
+    tracer = _Tracer(view, cache)
     root = tracer.node(path)
     if root.kind not in (STAGE_OUT, ADDED):
         where = "" if view.rev is None else f" at {view.label}"

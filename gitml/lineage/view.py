@@ -9,7 +9,6 @@ from pathlib import Path
 
 from gitml import git
 from gitml.errors import GitError
-from gitml.pipeline import LOCK_FILE
 from gitml.pipeline.model import LockEntry
 from gitml.pipeline.spec import Pipeline
 from gitml.pointer import Pointer, parse_pointer, pointer_path_for
@@ -65,12 +64,19 @@ class RevisionView:
         return self._pipeline
 
     def lock(self) -> dict[str, LockEntry]:
+        """The lock entry of each stage that has one, keyed as `pipeline().stages` is
+        (every gitml.lock beside every gitml.yaml)."""
         if self._lock is None:
-            from gitml.pipeline.lockfile import parse_lock
+            from gitml.pipeline.project import Locks, lock_entries_at
 
-            raw = self._read(LOCK_FILE)
-            where = LOCK_FILE if self.rev is None else f"{self.label}:{LOCK_FILE}"
-            self._lock = {} if raw is None else parse_lock(raw, where)
+            pipeline = self.pipeline()
+            if pipeline is None:
+                self._lock = {}
+            elif self.rev is None:
+                self._lock = Locks.load(self.root, pipeline).entries
+            else:
+                found = lock_entries_at(self.root, self.rev)
+                self._lock = {} if found is None else found[1]
         return self._lock
 
     def pointer(self, relpath: str) -> Pointer | None:

@@ -173,6 +173,10 @@ def add(ws: Workspace, user_paths: list[str]) -> list[AddResult]:
             )
         check_pointers_visible(ws, [r for r in relpaths if r not in tracked])
         refuse_if_interrupted(ws.tmp_dir, relpaths, holding_lock=True)
+        for relpath in relpaths:
+            parent = relpath.rpartition("/")[0]
+            shown = ws.display(f"{parent}/.gitignore" if parent else ".gitignore")
+            gitignore.refuse_symlink(ws.abspath(relpath).parent, shown)
         results = []
         try:
             for relpath in relpaths:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from gitml import git
 from gitml.fsutil import atomic_write_bytes
-from gitml.pointer import pointer_path_for
+from gitml.pointer import MAX_POINTER_BYTES, pointer_path_for
 from gitml.statscan import fingerprint, scan_stats
 from gitml.workspace import Workspace
 
@@ -95,7 +95,9 @@ def check(ws: Workspace) -> PreCommitReport:
             report.checked += 1
             try:
                 with open(ws.root / pointer_path_for(relpath), "rb") as f:
-                    pointer_digest = hashlib.blake2b(f.read(), digest_size=20).hexdigest()
+                    pointer_digest = hashlib.blake2b(
+                        f.read(MAX_POINTER_BYTES + 1), digest_size=20
+                    ).hexdigest()
                 found = _fingerprint(str(ws.abspath(relpath)))
             except OSError:
                 found = None

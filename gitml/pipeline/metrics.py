@@ -41,14 +41,10 @@ def params_targets(pipeline: Pipeline) -> dict[str, set[str] | None]:
 
 def pipeline_at(files: RevisionFiles, rev: str | None) -> Pipeline | None:
     """gitml.yaml at `rev` (None: the workspace's); None when absent or unreadable there."""
-    from gitml.pipeline.spec import load_pipeline
-    from gitml.pipeline.spec import pipeline_at as committed_pipeline
-
-    commit = None if rev is None else files.commit(rev)  # an unknown revision is an error
+    if rev is not None:
+        files.commit(rev)  # an unknown revision is an error, not an unreadable pipeline
     try:
-        if rev is None:
-            return load_pipeline(files.root)
-        return None if commit is None else committed_pipeline(files.root, commit, label=rev)
+        return files.pipeline(rev)
     except GitmlError:
         return None  # a pipeline this gitml cannot read: the workspace's declarations apply
 

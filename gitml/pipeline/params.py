@@ -22,6 +22,11 @@ _FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
 def file_format(relpath: str) -> str:
     suffix = relpath[relpath.rfind(".") :].lower() if "." in relpath.rsplit("/", 1)[-1] else ""
     fmt = _FORMATS.get(suffix)
+    if suffix == ".py":
+        raise FormatError(
+            f"{relpath}: Python params files (DVC's params.py) are not supported; "
+            "move the values to params.yaml, .json or .toml"
+        )
     if fmt is None:
         raise FormatError(
             f"{relpath}: unsupported params/metrics format (use .yaml, .json or .toml)"

@@ -26,7 +26,7 @@ from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks
 from gitml.pipeline.spec import Pipeline, load_pipeline
-from gitml.pipeline.stale import Reason, ReasonKind, missing_deps, why_stale
+from gitml.pipeline.stale import Observed, Reason, ReasonKind, missing_deps, why_stale
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ class ReproOptions:
     force: bool = False
     dry: bool = False
     downstream: bool = False
+    single_item: bool = False  # only the targets, not the stages they need (DVC's -s)
     keep_going: bool = False
     jobs: int = 1
     run_cache: bool = True
@@ -102,6 +103,8 @@ def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]
     if not options.targets:
         return graph.order()
     names = pipeline.select(list(options.targets))
+    if options.single_item:
+        return graph.order(names)
     wanted = graph.downstream(names) if options.downstream else graph.upstream(names)
     return graph.order(wanted)
 
@@ -530,6 +533,9 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
     lock = Locks.load(ws.root, pipeline)
     results: list[StageResult] = []
     will_run: set[str] = set()
+    # Outs that stages restored from the run-cache would put in place: downstream stages
+    # are judged against them, as the real repro judges them after the restore.
+    restored: dict[str, LockedPath] = {}
     try:
         for name in order:
             stage = pipeline.stages[name]
@@ -537,6 +543,9 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                 results.append(StageResult(name, FROZEN))
                 continue
             observed = observe_stage(ws, stage)
+            if restored:
+                paths = {p: restored.get(p, v) for p, v in observed.paths.items()}
+                observed = Observed(paths, observed.params)
             if options.force:
                 reasons = [Reason(ReasonKind.FORCED)]
             else:
@@ -547,7 +556,6 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
             if not reasons:
                 results.append(StageResult(name, UNCHANGED))
                 continue
-            will_run.add(name)
             outcome = WOULD_RUN
             if (
                 options.run_cache
@@ -562,8 +570,12 @@ def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
                     stage.cmd, stage.cmd_is_list, stage.wdir, deps, param_values(observed),
                     [o.path for o in stage.outs],
                 )  # fmt: skip
-                if runcache.lookup(ws.cache, key) is not None:
+                hit = runcache.lookup(ws.cache, key)
+                if hit is not None:
                     outcome = WOULD_RESTORE
+                    restored.update({o.path: o for o in hit.entry.outs})
+            if outcome == WOULD_RUN:
+                will_run.add(name)
             results.append(StageResult(name, outcome, reasons))
     finally:
         ws.state.save()

@@ -10,8 +10,13 @@ were at any revision, without a checkout.
     with revision_files.RevisionFiles(ws) as files:  # many reads: one git process, caches
         for rev in ("HEAD~2", "HEAD~1", None):
             files.load(rev, "metrics.json")
+        files.pipeline("HEAD~1")  # gitml.yaml as it was there (e.g. its plots), parsed
 
-`ws` is a Workspace or the workspace's root path. `rev` is anything
+A RevisionFiles object is for one thread at a time. Files are read whole into memory:
+this is for metrics, params, plots data and other small files; stream large data with
+`gitml.api.open(path, rev=...)`.
+
+`ws` is a Workspace or a path inside one. `rev` is anything
 `gitml.revisions.resolve` accepts (branch, tag, sha, `HEAD~1`, and the kinds of reference
 appended to its resolvers); None means the file on disk in the workspace. `relpath` is
 workspace-relative with '/' separators.
@@ -56,6 +61,7 @@ from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.manifest import Manifest
+    from gitml.pipeline.spec import Pipeline
     from gitml.remote import RemoteStore
 
 
@@ -80,19 +86,20 @@ class Located:
     oid: Oid | None = None
     size: int = 0
     owner: str = ""  # the output holding it: the file itself or its directory
-    commit: str = ""
+    rev: str = ""
 
 
 class RevisionFiles:
     """Reads files at revisions of one workspace; close it (or use `with`) when done."""
 
     def __init__(self, ws: Workspace | Path, remote: str | None = None) -> None:
-        self.ws = ws if isinstance(ws, Workspace) else Workspace(Path(ws))
+        self.ws = ws if isinstance(ws, Workspace) else Workspace.find(Path(ws))
         self.root = self.ws.root
         self.remote = remote
         self.cat = git.CatFile(self.root)
         self._commits: dict[str, str | None] = {}
         self._locks: dict[str, list[tuple[str, Pointer, str, str]]] = {}
+        self._pipelines: dict[str, Pipeline | None] = {}
         self._manifests: dict[Oid, Manifest] = {}
         self._store: RemoteStore | None = None
         self._store_error: GitmlError | None = None
@@ -122,6 +129,21 @@ class RevisionFiles:
     def _is_commit(self, object_id: str) -> bool:
         found = self.cat.read_many([object_id]).get(object_id)
         return found is not None and found[0] == "commit"
+
+    def pipeline(self, rev: str | None) -> Pipeline | None:
+        """Every gitml.yaml at `rev` (None: the workspace's) as one pipeline; None when
+        there is none.
+        Malformed: FormatError naming `REV:gitml.yaml`."""
+        from gitml.pipeline.spec import load_pipeline, pipeline_at
+
+        if rev is None:
+            return load_pipeline(self.root)
+        commit = self.commit(rev)
+        if commit is None:
+            return None
+        if commit not in self._pipelines:
+            self._pipelines[commit] = pipeline_at(self.root, commit, label=rev)
+        return self._pipelines[commit]
 
     def read_bytes(self, rev: str | None, relpath: str) -> bytes | None:
         """The file's bytes at `rev` (None: the workspace), None if it did not exist."""
@@ -154,7 +176,7 @@ class RevisionFiles:
             raise FileAbsentError(f"{label}: the repository has no commits yet")
         blob = self.cat.read_path(commit, relpath)
         if blob is not None:
-            return Located(relpath, label, data=blob, commit=commit)
+            return Located(relpath, label, data=blob, rev=rev)
         found = self._pointer_owner(commit, rev, relpath) or self._lock_owner(commit, rev, relpath)
         if found is None:
             raise FileAbsentError(f"{label}: {self._absence_reason(commit, rev, relpath)}")
@@ -162,17 +184,13 @@ class RevisionFiles:
         if owner == relpath:
             if pointer.kind == "dir":
                 raise PathError(f"{label}: is a directory tracked by gitml; name a file in it")
-            return Located(
-                relpath, label, oid=pointer.oid, size=pointer.size, owner=owner, commit=commit
-            )
+            return Located(relpath, label, oid=pointer.oid, size=pointer.size, owner=owner, rev=rev)
         inner = relpath[len(owner) + 1 :]
         if pointer.kind != "dir":
             raise FileAbsentError(f"{label}: {owner} is a file, not a directory, at {rev}")
         for entry in self._manifest(pointer.oid, where, label):
             if entry.relpath == inner:
-                return Located(
-                    relpath, label, oid=entry.oid, size=entry.size, owner=owner, commit=commit
-                )
+                return Located(relpath, label, oid=entry.oid, size=entry.size, owner=owner, rev=rev)
         raise FileAbsentError(f"{label}: not in tracked directory {owner} at {rev}")
 
     # Finding the output that holds a path ---------------------------------------------
@@ -215,10 +233,8 @@ class RevisionFiles:
         return self._locks[commit]
 
     def _absence_reason(self, commit: str, rev: str, relpath: str) -> str:
-        from gitml.pipeline.spec import pipeline_at
-
         try:
-            pipeline = pipeline_at(self.root, commit, label=rev)
+            pipeline = self.pipeline(rev)
         except GitmlError:
             pipeline = None
         candidates = set(_self_and_parents(relpath))
@@ -275,12 +291,10 @@ class RevisionFiles:
     def _uncached_note(self, located: Located) -> str:
         """Why an object may be on no remote: its stage out is not cached (`cache: false`)
         and was not committed to git."""
-        if not located.commit:
+        if not located.rev:
             return ""
-        from gitml.pipeline.spec import pipeline_at
-
         try:
-            pipeline = pipeline_at(self.root, located.commit)
+            pipeline = self.pipeline(located.rev)
         except GitmlError:
             return ""
         for stage in pipeline.stages.values() if pipeline is not None else ():

@@ -109,6 +109,12 @@ def workspace_path(value: Any, base: str, where: str) -> str:
     """A path from gitml.yaml, relative to `base`, as a validated workspace relpath."""
     if not isinstance(value, str) or not value.strip():
         raise _fail(where, "a path must be a non-empty string")
+    if "://" in value:
+        raise PathError(
+            f"{where}: {value!r} is a URL; URL dependencies and outputs (DVC's import-url "
+            "style deps) are not supported: fetch it in a stage command into a file that is "
+            "an out, or track the file with 'gitml add'"
+        )
     if value.startswith("/") or (len(value) > 1 and value[1] == ":"):
         raise PathError(f"{where}: absolute path {value!r} is not allowed (use a workspace path)")
     joined = posixpath.normpath(posixpath.join(base, value.rstrip("/")) if base else value)

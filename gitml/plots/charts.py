@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitml.errors import FormatError
-from gitml.plots.data import Revision, RevisionFiles, fields_of, parse_table
+from gitml.pipeline.revision_files import RevisionFiles
+from gitml.plots.data import Revision, fields_of, parse_table
 from gitml.plots.definitions import PlotDef, image_type
 
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -127,7 +128,7 @@ def build_chart(plot: PlotDef, revisions: list[Revision], files: RevisionFiles) 
     chart = Chart(plot, plot.x_label or plot.x or "step", plot.y_label or "")
     for rev in revisions:
         where = plot.path if rev.commit is None else f"{rev.label}:{plot.path}"
-        data = files.read(rev, plot.path)
+        data = files.read_bytes(rev.name, plot.path)
         if data is None:
             at = "the workspace" if rev.commit is None else f"revision {rev.label}"
             raise FormatError(f"{plot.path}: no such plot file in {at}")

@@ -1,6 +1,6 @@
-"""Plot files at a revision and what they hold: the bytes come from git when the file is
-committed, else from the cache (or the default remote) through the gitml.lock of that
-revision; in the work tree, from disk. Tables (CSV, TSV, JSON, YAML) become rows."""
+"""What plot files hold: tables (CSV, TSV, JSON, YAML) become rows. The bytes at a
+revision come from gitml.pipeline.revision_files (git, a pointer, or gitml.lock and the
+cache or the default remote)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from gitml import git
-from gitml.errors import FormatError, PathError
-from gitml.hashing import Oid
-from gitml.objects import ObjectSource
-from gitml.pipeline import LOCK_FILE
+from gitml.errors import FormatError
 from gitml.plots.definitions import PlotDef
 
 Row = dict[str, Any]
@@ -27,50 +22,10 @@ class Revision:
     label: str  # as the user named it, or "workspace"
     commit: str | None  # None: the work tree
 
-
-class RevisionFiles:
-    """Reads files at one revision through one long-lived `git cat-file --batch`."""
-
-    def __init__(self, root: Path, cat: git.CatFile, source: ObjectSource) -> None:
-        self.root = root
-        self.cat = cat
-        self.source = source
-        self._locks: dict[str, dict[str, tuple[Oid, int]]] = {}
-
-    def _locked_outs(self, commit: str, label: str) -> dict[str, tuple[Oid, int]]:
-        if commit not in self._locks:
-            from gitml.pipeline.lockfile import parse_lock
-
-            raw = self.cat.read_path(commit, LOCK_FILE)
-            outs: dict[str, tuple[Oid, int]] = {}
-            if raw is not None:
-                for entry in parse_lock(raw, f"{label}:{LOCK_FILE}").values():
-                    for out in entry.outs:
-                        if not out.is_dir:
-                            outs[out.path] = (out.oid, out.size)
-            self._locks[commit] = outs
-        return self._locks[commit]
-
-    def read(self, rev: Revision, relpath: str) -> bytes | None:
-        """The file's bytes at `rev`, or None when that revision has no such file."""
-        if rev.commit is None:
-            try:
-                return (self.root / relpath).read_bytes()
-            except FileNotFoundError:
-                return None
-            except IsADirectoryError:
-                raise PathError(f"{relpath}: is a directory, not a plot file") from None
-        data = self.cat.read_path(rev.commit, relpath)
-        if data is not None:
-            return data
-        locked = self._locked_outs(rev.commit, rev.label).get(relpath)
-        if locked is None:
-            return None
-        oid, size = locked
-        with self.source.open(oid, size, f"{rev.label}:{relpath}") as stream:
-            data = stream.read()
-        assert isinstance(data, bytes)
-        return data
+    @property
+    def name(self) -> str | None:
+        """What gitml.pipeline.revision_files reads at (None: the work tree)."""
+        return None if self.commit is None else self.label
 
 
 def _number(text: str) -> Any:

@@ -3,11 +3,12 @@ with their properties (x, y, template, title, axis labels, header)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gitml.errors import FormatError
-from gitml.pipeline.spec import Pipeline
+from gitml.pipeline.spec import Pipeline, workspace_path
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -94,12 +95,48 @@ def _text(value: Any, where: str, key: str) -> str | None:
     raise FormatError(f"{where}: {key} must be a string")
 
 
-def declared_plots(pipeline: Pipeline) -> list[PlotDef]:
-    """Every plot of the pipeline, in the order gitml.yaml declares them."""
+def top_level_plots(entries: Any, where: str, base: str = "") -> list[PlotDef]:
+    """Top-level `plots:` as DVC writes them: `- path`, `- path: {props}`, or
+    `- name: {y: {path: field}, ...}` naming one file's fields (several files in one
+    chart are refused, one line)."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise FormatError(f"{where}: must be a list of plots")
+    plots = []
+    for index, entry in enumerate(entries):
+        at = f"{where}[{index}]"
+        props: dict[str, Any] = {}
+        if isinstance(entry, str):
+            path = entry
+        elif isinstance(entry, dict) and len(entry) == 1:
+            ((path, options),) = entry.items()
+            if not isinstance(path, str) or not isinstance(options, dict | None):
+                raise FormatError(f"{at}: must be a path or a mapping of one path to its options")
+            props = dict(options or {})
+            y = props.get("y")
+            if isinstance(y, dict):
+                if len(y) != 1:
+                    raise FormatError(f"{at}: a plot drawing several files is not supported")
+                props.setdefault("title", path)
+                ((path, props["y"]),) = y.items()
+                if isinstance(props.get("x"), dict):
+                    props["x"] = props["x"].get(path)
+        else:
+            raise FormatError(f"{at}: must be a path or a mapping of one path to its options")
+        plots.append(plot_def(workspace_path(path, base, at), props, f"{at} '{path}'"))
+    return plots
+
+
+def declared_plots(pipeline: Pipeline, top_level: Sequence[PlotDef] = ()) -> list[PlotDef]:
+    """Every plot of the pipeline, in the order gitml.yaml declares them: stage plots,
+    then `top_level` (see `top_level_plots`)."""
     plots: dict[str, PlotDef] = {}
     for stage in pipeline.stages.values():
         for out in stage.outs:
             if out.kind == "plots" and out.path not in plots:
                 where = f"{pipeline.file}: stage '{stage.name}': plots '{out.path}'"
                 plots[out.path] = plot_def(out.path, dict(out.plot), where)
+    for plot in top_level:
+        plots.setdefault(plot.path, plot)
     return list(plots.values())

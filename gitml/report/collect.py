@@ -1,7 +1,7 @@
 """What a report shows, read from git and the cache only (no server):
 
-- experiments: the baseline (the work tree) and each experiment commit under
-  `refs/gitml/exps/` whose parent is HEAD (SPEC 7.2), with their params and metrics;
+- experiments: the work tree, the baseline (HEAD) and its experiments as `gitml exp
+  show` records them (SPEC 7.2), with their params and metrics;
 - metric history: each metric of the last N first-parent commits of HEAD;
 - registry: the stage each model's version holds, from GTO-format git tags (7.4);
 - checks: a `gitml check --json` document the caller saved (7.3).
@@ -17,11 +17,10 @@ from typing import Any
 
 from gitml import git
 from gitml.errors import FormatError, GitmlError
-from gitml.objects import ObjectSource
 from gitml.pipeline import params as params_io
-from gitml.plots.data import Revision, RevisionFiles
-
-EXPS_NAMESPACE = "refs/gitml/exps/"
+from gitml.pipeline.revision_files import RevisionFiles
+from gitml.pipeline.spec import Pipeline
+from gitml.workspace import Workspace
 
 
 @dataclass
@@ -32,6 +31,7 @@ class Run:
     rev: str
     params: dict[str, Any]  # "file:key" -> value
     metrics: dict[str, Any]
+    state: str = "success"  # as `gitml exp show` says: queued, running, success, failed
 
 
 @dataclass
@@ -70,79 +70,56 @@ def _flat(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 class _Reader:
-    def __init__(self, root: Path, files: RevisionFiles) -> None:
-        self.root = root
+    """Params and metrics of the pipeline declared at each revision, through
+    gitml.pipeline.revision_files (git, pointers, gitml.lock + cache or remote)."""
+
+    def __init__(self, files: RevisionFiles) -> None:
         self.files = files
 
-    def values(self, rev: Revision, targets: list[str]) -> dict[str, Any]:
+    def run(self, name: str, rev: str | None) -> Run:
+        from gitml.pipeline import metrics
+
+        pipeline = metrics.pipeline_at(self.files, rev)
+        if pipeline is None:
+            return Run(name, rev or "workspace", {}, {})
+        params = metrics.read_params(self.files, rev, metrics.params_targets(pipeline))
+        return Run(name, rev or "workspace", _flat(params), self.metrics(rev, pipeline))
+
+    def metrics(self, rev: str | None, pipeline: Pipeline | None = None) -> dict[str, Any]:
+        from gitml.pipeline import metrics
+
+        pipeline = pipeline or metrics.pipeline_at(self.files, rev)
+        if pipeline is None:
+            return {}
         found: dict[str, dict[str, Any]] = {}
-        for relpath in targets:
-            data = self.files.read(rev, relpath)
-            if data is None:
-                continue
-            where = relpath if rev.commit is None else f"{rev.label}:{relpath}"
+        for path in metrics.metrics_files(pipeline):
             try:
-                found[relpath] = params_io.flatten(params_io.parse(data, where))
-            except FormatError:
+                data = self.files.load(rev, path)
+            except GitmlError:
                 continue  # a report shows what it can read
+            if data is not None:
+                found[path] = params_io.flatten(data)
         return _flat(found)
 
-    def metrics_files(self, rev: Revision) -> list[str]:
-        from gitml.pipeline.metrics import metrics_files
-        from gitml.pipeline.spec import load_pipeline, pipeline_at
 
-        try:
-            pipeline = (
-                load_pipeline(self.root)
-                if rev.commit is None
-                else pipeline_at(self.root, rev.commit)
-            )
-        except GitmlError:
-            return []
-        return [] if pipeline is None else metrics_files(pipeline)
-
-    def params(self, rev: Revision) -> dict[str, Any]:
-        from gitml.pipeline.metrics import params_targets, read_params
-        from gitml.pipeline.revision_files import RevisionFiles as PipelineFiles
-        from gitml.pipeline.spec import load_pipeline, pipeline_at
-
-        try:
-            pipeline = (
-                load_pipeline(self.root)
-                if rev.commit is None
-                else pipeline_at(self.root, rev.commit)
-            )
-            if pipeline is None:
-                return {}
-            files = PipelineFiles(self.root)
-            return _flat(read_params(files, rev.commit, params_targets(pipeline)))
-        except GitmlError:
-            return {}
-
-    def run(self, name: str, rev: Revision) -> Run:
-        return Run(
-            name,
-            rev.commit or "workspace",
-            self.params(rev),
-            self.values(rev, self.metrics_files(rev)),
-        )
-
-
-def experiments(root: Path) -> list[tuple[str, str]]:
-    """(name, commit) of each experiment whose baseline is HEAD."""
-    head = git.head_commit(root)
-    if head is None:
+def experiment_runs(ws: Workspace) -> list[Run]:
+    """The baseline (HEAD) and each experiment of it, as `gitml exp show` records them."""
+    if git.head_commit(ws.root) is None:
         return []
-    out = git.run_bytes(
-        root, ["for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", EXPS_NAMESPACE]
-    )
-    found = []
-    for line in out.decode("utf-8", "replace").splitlines():
-        ref, commit, *_ = line.split()
-        parents = git.run_bytes(root, ["rev-list", "--parents", "-n", "1", commit]).decode().split()
-        if head in parents[1:2]:
-            found.append((ref.rsplit("/", 1)[-1], commit))
-    return found
+    from gitml.exp.show import collect as exp_show
+
+    doc = exp_show(ws, all_baselines=False)
+    rows = [doc["baseline"], *doc["experiments"]]
+    return [
+        Run(
+            str(row["name"]),
+            str(row["rev"]),
+            _flat(row.get("params") or {}),
+            _flat(row.get("metrics") or {}),
+            str(row.get("state") or ""),
+        )
+        for row in rows
+    ]
 
 
 _VERSION_TAG = re.compile(r"^(?P<model>[^@#]+)@(?P<version>v\d+\.\d+\.\d+)$")
@@ -188,26 +165,20 @@ def _semver(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text[1:].split("."))
 
 
-def collect(
-    root: Path, source: ObjectSource, *, commits: int = 10, checks_file: Path | None = None
-) -> Report:
+def collect(ws: Workspace, *, commits: int = 10, checks_file: Path | None = None) -> Report:
     report = Report()
-    with git.CatFile(root) as cat:
-        reader = _Reader(root, RevisionFiles(root, cat, source))
-        report.runs.append(reader.run("workspace", Revision("workspace", None)))
-        for name, commit in experiments(root):
-            report.runs.append(reader.run(name, Revision(name, commit)))
-        if git.head_commit(root) is not None:
+    with RevisionFiles(ws) as files:
+        reader = _Reader(files)
+        report.runs.append(reader.run("workspace", None))
+        report.runs += experiment_runs(ws)
+        if git.head_commit(ws.root) is not None:
             out = git.run_bytes(
-                root, ["log", "--first-parent", f"-{commits}", "--format=%H%x00%s", "HEAD"]
+                ws.root, ["log", "--first-parent", f"-{commits}", "--format=%H%x00%s", "HEAD"]
             )
             for line in reversed(out.decode("utf-8", "replace").splitlines()):
                 commit, _, subject = line.partition("\0")
-                rev = Revision(commit[:8], commit)
-                report.history.append(
-                    Point(commit, subject, reader.values(rev, reader.metrics_files(rev)))
-                )
-    report.registry = registry(root)
+                report.history.append(Point(commit, subject, reader.metrics(commit)))
+    report.registry = registry(ws.root)
     if checks_file is not None:
         try:
             report.checks = json.loads(checks_file.read_text(encoding="utf-8"))

@@ -31,10 +31,11 @@ def experiments_table(report: Report) -> tuple[list[str], list[list[str]]]:
     params = list(dict.fromkeys(k for r in report.runs for k in r.params))
     if len(report.runs) > 1:
         params = [p for p in params if len({_cell(r.params.get(p)) for r in report.runs}) > 1]
-    header = ["experiment", *metrics, *params]
+    header = ["experiment", "state", *metrics, *params]
     rows = [
         [
             r.name if r.rev == "workspace" else f"{r.name} ({r.rev[:7]})",
+            r.state,
             *[_cell(r.metrics.get(m)) for m in metrics],
             *[_cell(r.params.get(p)) for p in params],
         ]

@@ -79,6 +79,13 @@ def test_experiment_names_are_revisions(pipe: Path) -> None:
     from gitml.revisions import resolve
 
     gm(pipe, "exp", "run", "-S", "train.epochs=5", "-n", "five")
+    out = json.loads(gm(pipe, "params", "diff", "HEAD", "five", "--json").stdout)
+    assert out["params.yaml"]["train.epochs"] == {"old": 2, "new": 5, "diff": 3}
+    out = json.loads(gm(pipe, "metrics", "diff", "HEAD", "five", "--json").stdout)
+    assert out == {}  # epochs do not change the metrics, and both sides were read
+    git("checkout", "-q", "params.yaml", cwd=pipe)
+    out = json.loads(gm(pipe, "metrics", "show", "--json", "--rev", "five").stdout)
+    assert out["five"]["metrics.json"]["acc"] == 0.91
     assert resolve(pipe, "five") == by_name(show(pipe))["five"]["rev"]
     assert resolve(pipe, "main") == git("rev-parse", "main", cwd=pipe).strip()
     with pytest.raises(GitmlError):
@@ -106,6 +113,9 @@ def test_bad_overrides_change_nothing(pipe: Path) -> None:
     result = gm(pipe, "exp", "run", "-S", "train.lr", check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "malformed -S" in result.stderr
+    assert_user_error(gm(pipe, "exp", "run", "nosuch", check=False), "nosuch")
+    result = gm(pipe, "exp", "run", "-n", "a/b", check=False)
+    assert result.returncode == 2 and "invalid experiment name" in result.stderr
     assert read_tree(pipe) == before
     assert git("for-each-ref", "refs/gitml", cwd=pipe) == ""
     gm(pipe, "exp", "run", "-S", "+train.dropout=0.5", "-n", "added")
@@ -205,6 +215,14 @@ def test_apply_refuses_to_lose_unsaved_work(pipe: Path) -> None:
     # Work that another experiment holds is not "lost": applying over it needs no --force.
     gm(pipe, "exp", "run", "-S", "train.lr=0.3", "-n", "other")
     gm(pipe, "exp", "apply", "keep")
+    # An output edited by hand (in no cache) is refused too, and nothing is half-applied.
+    gm(pipe, "exp", "apply", "other")
+    (pipe / "model.bin").write_text("hand-tuned\n")
+    params, lock = (pipe / "params.yaml").read_bytes(), (pipe / "gitml.lock").read_bytes()
+    assert_user_error(gm(pipe, "exp", "apply", "keep", check=False), "model.bin")
+    assert (pipe / "params.yaml").read_bytes() == params
+    assert (pipe / "gitml.lock").read_bytes() == lock
+    assert (pipe / "model.bin").read_text() == "hand-tuned\n"
 
 
 def test_branch_and_rm(pipe: Path) -> None:

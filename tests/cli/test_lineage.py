@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_lineage_json_traces_the_model_to_code_params_and_added_data(project: Pa
     produced = model["produced_by"]
     assert produced["stage"] == "train" and produced["cmd"] == "python train.py"
     assert produced["params"] == {"params.yaml": {"train.epochs": 5, "train.lr": 0.2}}
+    run = produced["run"]  # from the run-cache entry `repro` saved
+    assert run["host"] == socket.gethostname()
+    assert run["head"] == git("rev-parse", "HEAD~1", cwd=project).strip()
+    assert isinstance(run["duration_s"], float) and run["duration_s"] >= 0
     deps = _by_path(model)
     assert sorted(deps) == ["data/clean.csv", "data/images", "train.py"]
     code = deps["train.py"]
@@ -159,3 +164,29 @@ def test_verify_passes_then_names_what_is_missing_then_finds_it_on_the_remote(
     assert broken.stderr.strip().splitlines() == [
         f"gitml: missing: data/raw.csv ({raw_oid}): not in the cache (remote: no remote configured)"
     ]
+
+
+def test_pipelines_in_subfolders(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    root = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=root)
+    write(root / "sub" / "in.csv", "a,b\n1,2\n")
+    run_gitml("add", "sub/in.csv", cwd=root)
+    write(
+        root / "sub" / "gitml.yaml",
+        "stages:\n  make:\n    cmd: python -c \"open('out.csv','w').write('made\\\\n')\"\n"
+        "    deps: [in.csv]\n    outs: [out.csv]\n",
+    )
+    run_gitml("repro", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "sub pipeline", cwd=root)
+    doc = json.loads(run_gitml("lineage", "sub/out.csv", "--json", cwd=root).stdout)
+    produced = doc["lineage"]["produced_by"]
+    assert produced["stage"] == "sub/gitml.yaml:make"
+    assert [(d["path"], d["kind"]) for d in produced["deps"]] == [("sub/in.csv", "added")]
+    found = json.loads(
+        run_gitml("lineage", "--find", str(root / "sub" / "out.csv"), "--json", cwd=root).stdout
+    )
+    assert [(m["path"], m["stage"]) for m in found["matches"]] == [("sub/out.csv", "make")]
+    assert found["workspace"] == ["sub/out.csv"]

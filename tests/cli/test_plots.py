@@ -140,3 +140,43 @@ def test_bad_plot_files_fail_with_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert not (root / "gitml_plots").exists()
+
+
+def test_top_level_plots_as_dvc_writes_them(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    root = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=root)
+    write(
+        root / "gitml.yaml",
+        "stages:\n  s:\n    cmd: echo\n"
+        "plots:\n"
+        "  - acc.csv\n"
+        "  - evaluation:\n      x: {eval.json: threshold}\n      y: {eval.json: precision}\n",
+    )
+    write(root / "acc.csv", "epoch,acc\n0,0.5\n1,0.75\n")
+    write(
+        root / "eval.json", json.dumps([{"threshold": t, "precision": 1 - t} for t in (0.1, 0.5)])
+    )
+    doc = json.loads(run_gitml("plots", "show", "--json", cwd=root).stdout)
+    assert [(p["path"], p["title"]) for p in doc["plots"]] == [
+        ("acc.csv", "acc.csv"),
+        ("eval.json", "evaluation"),
+    ]
+    acc, evaluation = (p["vega_lite"] for p in doc["plots"])
+    # no x: the row number; no y: the last field
+    assert [(v["x"], v["y"]) for v in acc["data"]["values"]] == [(0, 0.5), (1, 0.75)]
+    assert [(v["x"], v["y"]) for v in evaluation["data"]["values"]] == [(0.1, 0.9), (0.5, 0.5)]
+    assert evaluation["encoding"]["x"]["title"] == "threshold"
+
+
+def test_an_experiment_is_a_series_of_its_own(project: Path) -> None:
+    run_gitml("exp", "run", "--temp", "-S", "train.lr=0.5", "-n", "fast", cwd=project)
+    doc = json.loads(run_gitml("plots", "diff", "HEAD", "fast", "--json", cwd=project).stdout)
+    assert doc["revisions"] == ["HEAD", "fast"]
+    values = doc["plots"][0]["vega_lite"]["data"]["values"]
+    fast = [v["y"] for v in values if v["rev"] == "fast"]
+    head = [v["y"] for v in values if v["rev"] == "HEAD"]
+    # the stand-in trainer's loss curve is 1 / (1 + step * lr * 10)
+    assert fast == [round(1 / (1 + step * 5), 4) for step in range(5)]
+    assert head == [round(1 / (1 + step * 2), 4) for step in range(5)]

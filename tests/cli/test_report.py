@@ -26,20 +26,21 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git("tag", "-a", "model#staging#2", "-m", "staging", "HEAD", cwd=root)
     git("tag", "-a", "model#prod!#2", "-m", "demoted", "HEAD~1", cwd=root)
     git("tag", "-a", "model#prod#3", "-m", "prod again", "HEAD", cwd=root)
-    # An experiment as SPEC 7.2 keeps it: a commit whose parent is the baseline, under a ref.
-    tree = git("rev-parse", "HEAD^{tree}", cwd=root).strip()
-    head = git("rev-parse", "HEAD", cwd=root).strip()
-    exp = git("commit-tree", tree, "-p", head, "-m", "exp", cwd=root).strip()
-    git("update-ref", f"refs/gitml/exps/{head[:2]}/{head[2:]}/swift-lr", exp, cwd=root)
+    run_gitml("exp", "run", "--temp", "-S", "train.lr=0.5", "-n", "swift-lr", cwd=root)
     return root
 
 
 def test_report_json_reads_each_commit_and_the_registry(project: Path) -> None:
     doc = json.loads(run_gitml("report", "--json", cwd=project).stdout)
     runs = {r["name"]: r for r in doc["experiments"]}
-    assert sorted(runs) == ["swift-lr", "workspace"]
+    assert list(runs) == ["workspace", "main", "swift-lr"]
     assert runs["workspace"]["metrics"] == {"metrics.json:auc": 1.0, "metrics.json:loss": 0.7}
     assert runs["workspace"]["params"]["params.yaml:train.lr"] == 0.3
+    assert runs["main"]["rev"] == git("rev-parse", "HEAD", cwd=project).strip()
+    assert runs["main"]["metrics"] == runs["workspace"]["metrics"]
+    assert runs["swift-lr"]["state"] == "success"
+    assert runs["swift-lr"]["metrics"] == {"metrics.json:auc": 1.2, "metrics.json:loss": 0.5}
+    assert runs["swift-lr"]["params"]["params.yaml:train.lr"] == 0.5
     history = [(p["subject"], p["metrics"].get("metrics.json:auc")) for p in doc["history"]]
     assert history == [("raw data", None), ("train", 0.8), ("lr 0.2", 0.9), ("lr 0.3", 1.0)]
     head = git("rev-parse", "HEAD", cwd=project).strip()
@@ -69,8 +70,11 @@ def test_report_markdown_has_tables_and_mermaid_charts(project: Path, tmp_path: 
         ),
     )
     md = run_gitml("report", "--md", "-n", "3", "--checks", str(checks), cwd=project).stdout
-    assert "| workspace | 1 | 0.7 |" in md
-    assert re.search(r"\| swift-lr \([0-9a-f]{7}\) \| 1 \| 0\.7 \|", md)
+    assert (
+        "| experiment | state | metrics.json:auc | metrics.json:loss | params.yaml:train.lr |" in md
+    )
+    assert "| workspace | success | 1 | 0.7 | 0.3 |" in md
+    assert re.search(r"\| swift-lr \([0-9a-f]{7}\) \| success \| 1\.2 \| 0\.5 \| 0\.5 \|", md)
     charts = re.findall(r"```mermaid\nxychart-beta\n(.*?)```", md, re.S)
     assert len(charts) == 2  # auc and loss
     auc = charts[0]

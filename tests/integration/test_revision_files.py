@@ -4,6 +4,7 @@ directories) and why it could not be read."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -106,3 +107,23 @@ def test_uncached_out_missing_from_git(tmp_path: Path) -> None:
     git("add", "side.txt", cwd=repo)
     git("commit", "-qm", "two", cwd=repo)
     assert revision_files.read_bytes(repo, "HEAD", "side.txt") == b"side"
+
+
+def test_pipeline_at_revision_reads_its_vars_files_there(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    run_gitml("init", cwd=repo)
+    write(repo / "conf.yaml", "report: old.json\n")
+    write(repo / "gitml.yaml", "vars: [conf.yaml]\nstages:\n"
+          "  s: {cmd: echo, metrics: [{'${report}': {cache: false}}]}\n")  # fmt: skip
+    write(repo / "old.json", '{"score": 1}')
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "one", cwd=repo)
+    write(repo / "conf.yaml", "report: new.json\n")
+    with RevisionFiles(repo) as files:
+        then, now = files.pipeline("HEAD"), files.pipeline(None)
+        assert then is not None and now is not None
+        assert [o.path for o in then.stages["s"].outs] == ["old.json"]
+        assert [o.path for o in now.stages["s"].outs] == ["new.json"]
+        assert files.load("HEAD", "old.json") == {"score": 1}
+    shown = json.loads(run_gitml("metrics", "show", "-R", "HEAD", "--json", cwd=repo).stdout)
+    assert shown == {"workspace": {}, "HEAD": {"old.json": {"score": 1}}}  # declared at HEAD
