@@ -35,6 +35,15 @@ RESOLVERS: list[Resolver] = []
 RESOLVERS.append(_experiment)
 
 
+def _registry_reference(root: Path, text: str) -> str | None:
+    from gitml.registry.refs import resolve as resolve_registry
+
+    return resolve_registry(root, text)
+
+
+RESOLVERS.insert(0, _registry_reference)
+
+
 def resolve(root: Path, text: str) -> str:
     """The commit id that `text` names; a one-line GitmlError when it names none."""
     for resolver in RESOLVERS:

@@ -15,6 +15,12 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   echo "== installing chromium for the browser tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The registry tests run the real GTO from a virtual environment of its own (tests/gto_env.py).
+if [ ! -x .gitml-test-venvs/gto/bin/gto ]; then
+  echo "== installing gto for the registry interoperability tests"
+  "$PYTHON" -m venv .gitml-test-venvs/gto
+  .gitml-test-venvs/gto/bin/python -m pip install --quiet --disable-pip-version-check "gto>=1.7,<2"
+fi
 echo "== ruff"; ruff check gitml tests scripts
 echo "== mypy"; mypy
 echo "== docs"; site="$(mktemp -d)"; trap 'rm -rf "$site"' EXIT

@@ -292,6 +292,8 @@ LAZY_COMMANDS: dict[str, tuple[str, ...]] = {
     "gitml.cli.doctor_cmd": ("doctor",),
     "gitml.cli.migrate_cmd": ("migrate",),
     "gitml.cli.pipeline_cmds": ("stage", "params", "metrics", "repro", "dag"),
+    "gitml.cli.check_cmd": ("check",),
+    "gitml.cli.model_cmds": ("model",),
     "gitml.cli.lineage_cmds": ("lineage",),
     "gitml.cli.plots_cmds": ("plots",),
     "gitml.cli.report_cmd": ("report",),

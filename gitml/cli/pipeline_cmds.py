@@ -363,16 +363,29 @@ def metrics_diff(
     show_all: Annotated[bool, typer.Option("--all", help="Show unchanged metrics too.")] = False,
     as_json: JsonOpt = False,
     md: MdOpt = False,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option("--fail-if", metavar="EXPR", help="Gate: exit 1 when EXPR is true."),
+    ] = None,
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="Skip gates whose values are missing.")
+    ] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Send the report to [notify.*] when a gate fails.")
+    ] = False,
 ) -> None:
     """Metrics the stages declare, old -> new with the change, between two revisions.
 
     A metrics file that is a cached stage out is read at a revision through its
     gitml.lock, from the cache or, when the cache lacks it, the default remote.
+    With --fail-if it is a gate: exit 1 when any expression is true (SPEC 7.3).
     """
+    from gitml.gates import parse_all
     from gitml.pipeline.metrics import diff, metrics_files_at, read_metrics
     from gitml.pipeline.repro import load
     from gitml.pipeline.revision_files import RevisionFiles
 
+    expressions = parse_all(fail_if or [])
     ws = _workspace(ctx)
     pipeline, _ = load(ws)
     rev_a, rev_b, label_a, label_b = _revs(a_rev, b_rev)
@@ -380,6 +393,14 @@ def metrics_diff(
         old = read_metrics(files, rev_a, metrics_files_at(files, rev_a, pipeline))
         new = read_metrics(files, rev_b, metrics_files_at(files, rev_b, pipeline))
     changes = diff(old, new, include_unchanged=show_all)
+    if expressions:
+        from gitml.cli.metrics_gate import gate_metrics_diff
+
+        gate_metrics_diff(
+            ws, changes, (old, new), (label_a, label_b), expressions,
+            allow_missing=allow_missing, notify=notify, as_json=as_json, md=md,
+        )  # fmt: skip
+        return
     _print_diff(changes, "Metric", (label_a, label_b), as_json, md, "No changes in metrics.")
 
 

@@ -1,0 +1,195 @@
+"""The registry as the tags say it is: models, versions and which version each stage
+holds, read with one `git for-each-ref` (no process per tag).
+
+Stages follow GTO: a version is in a stage when its latest event for that stage (by tag
+date, then counter) is an assignment; the stage shows the highest SemVer version in it.
+gitml's promote and demote keep at most one version in a stage, so both tools agree.
+Tags that claim the format but do not parse, or lightweight ones, are listed in
+`problems` and otherwise ignored.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitml.errors import GitError
+from gitml.registry import tags as fmt
+
+PATH_TRAILER = "gitml-path: "
+_FIELDS = (
+    "%(refname:strip=2)", "%(objecttype)", "%(*objecttype)", "%(*objectname)",
+    "%(objectname)", "%(creatordate:unix)", "%(taggername)", "%(contents)",
+)  # fmt: skip
+_FORMAT = "%00".join(_FIELDS) + "%1e"
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One tag as git lists it: its name, the commit it points at, date and message."""
+
+    name: str
+    commit: str
+    date: int = 0
+    author: str = ""
+    message: str = ""
+    annotated: bool = True
+
+
+@dataclass
+class Version:
+    name: str
+    version: str
+    commit: str
+    tag: str
+    date: int
+    author: str
+    message: str
+    registered: bool = True  # False: a commit assigned a stage without a version tag
+
+    @property
+    def path(self) -> str | None:
+        """The path `model register --path` recorded in the tag message, if any."""
+        for line in self.message.splitlines():
+            if line.startswith(PATH_TRAILER):
+                return line[len(PATH_TRAILER) :].strip() or None
+        return None
+
+
+@dataclass
+class Model:
+    name: str
+    versions: dict[str, Version] = field(default_factory=dict)
+    stages: dict[str, str | None] = field(default_factory=dict)  # stage -> version
+    active: dict[str, set[str]] = field(default_factory=dict)  # stage -> versions in it
+    deprecated: bool = False
+    counter: int = 0  # highest N among its tags
+    by_commit: dict[str, list[Version]] = field(default_factory=dict)
+
+    def add(self, version: Version) -> None:
+        self.remove(version.version)
+        self.versions[version.version] = version
+        self.by_commit.setdefault(version.commit, []).append(version)
+
+    def remove(self, name: str) -> None:
+        old = self.versions.pop(name, None)
+        if old is not None:
+            self.by_commit[old.commit].remove(old)
+
+    def latest(self) -> Version | None:
+        registered = [v for v in self.versions.values() if v.registered]
+        if not registered:
+            return None
+        return max(registered, key=lambda v: fmt.semver_key(v.version))
+
+    def at_commit(self, commit: str) -> Version | None:
+        found = [v for v in self.by_commit.get(commit, ()) if v.registered]
+        return max(found, key=lambda v: fmt.semver_key(v.version)) if found else None
+
+
+@dataclass
+class Registry:
+    models: dict[str, Model] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def model(self, name: str) -> Model | None:
+        return self.models.get(name)
+
+
+def list_tags(root: Path) -> list[TagRecord]:
+    try:
+        proc = subprocess.run(
+            ["git", "for-each-ref", f"--format={_FORMAT}", "refs/tags"],
+            cwd=root, capture_output=True, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        raise GitError(f"git for-each-ref failed: {proc.stderr.decode(errors='replace').strip()}")
+    return parse_records(proc.stdout.decode("utf-8", "replace"))
+
+
+def parse_records(text: str) -> list[TagRecord]:
+    records = []
+    for raw in text.split("\x1e"):
+        parts = raw.lstrip("\n").split("\x00")
+        if len(parts) != len(_FIELDS):
+            continue
+        name, kind, target_kind, target, own, date, author, message = parts
+        if kind == "commit":
+            records.append(TagRecord(name, own, annotated=False))
+        elif kind == "tag" and target_kind == "commit":
+            records.append(TagRecord(name, target, int(date or 0), author, message))
+    return records
+
+
+def build(records: Iterable[TagRecord]) -> Registry:
+    registry = Registry()
+    events: list[tuple[fmt.ParsedTag, TagRecord]] = []
+    for record in records:
+        parsed = fmt.parse_tag(record.name)
+        if parsed is None:
+            if fmt.looks_like_registry_tag(record.name):
+                registry.problems.append(
+                    f"tag '{record.name}' looks like a registry tag but is malformed; ignored"
+                )
+            continue
+        if not record.annotated:
+            registry.problems.append(
+                f"tag '{record.name}' is a lightweight tag; registry tags are annotated; ignored"
+            )
+            continue
+        events.append((parsed, record))
+    events.sort(key=lambda e: (e[1].date, e[0].counter or 0, e[0].tag))
+    for parsed, record in events:
+        model = registry.models.setdefault(parsed.name, Model(parsed.name))
+        model.counter = max(model.counter, parsed.counter or 0)
+        if parsed.action == fmt.REGISTER:
+            assert parsed.version is not None
+            model.add(Version(
+                parsed.name, parsed.version, record.commit, record.name, record.date,
+                record.author, record.message.strip(),
+            ))  # fmt: skip
+        elif parsed.action == fmt.DEREGISTER:
+            model.remove(parsed.version or "")
+            for holders in model.active.values():
+                holders.discard(parsed.version or "")
+        elif parsed.action == fmt.DEPRECATE:
+            model.deprecated = True
+        else:
+            _stage_event(model, parsed, record)
+    for model in registry.models.values():
+        for stage, holders in model.active.items():
+            model.stages[stage] = max(holders, key=_order_key) if holders else None
+    return registry
+
+
+def _stage_event(model: Model, parsed: fmt.ParsedTag, record: TagRecord) -> None:
+    assert parsed.stage is not None
+    version = model.at_commit(record.commit)
+    if version is None:  # GTO lets a stage be assigned to an unregistered commit
+        label = record.commit
+        version = model.versions.get(label) or Version(
+            model.name, label, record.commit, record.name, record.date,
+            record.author, record.message.strip(), registered=False,
+        )  # fmt: skip
+        if label not in model.versions:
+            model.add(version)
+    holders = model.active.setdefault(parsed.stage, set())
+    if parsed.action == fmt.ASSIGN:
+        holders.add(version.version)
+    else:
+        holders.discard(version.version)
+
+
+def _order_key(version: str) -> tuple[int, fmt.SemVer]:
+    try:
+        return (1, fmt.semver_key(version))
+    except ValueError:
+        return (0, (0, 0, 0, ()))
+
+
+def read(root: Path) -> Registry:
+    return build(list_tags(root))

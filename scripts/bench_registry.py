@@ -1,0 +1,132 @@
+"""`model show --json` side by side with GTO's `gto show --json` on one repository holding
+1,000 and 10,000 registry tags (GTO's users report 6-12 s for 1,500 tags, iterative/gto#156).
+
+The repository is written with `git fast-import`: COMMITS commits, each with a model
+pointer file, a metrics file committed to git and a gitml.yaml declaring both; then
+annotated tags in GTO's format spread over MODELS models: versions `NAME@vX.Y.Z`
+(gitml's message, with the path trailer) and stage assignments `NAME#STAGE#N`.
+
+    .venv/bin/python scripts/bench_registry.py --gto .gitml-test-venvs/gto/bin/gto
+    .venv/bin/python scripts/bench_registry.py --sizes 1000 --reps 1 --skip-gto
+
+Prints a Markdown table of median wall times (each command a fresh process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMITS = 200
+MODELS = 50
+STAGES = ("dev", "staging", "prod")
+PIPELINE = "metrics:\n  - metrics.json\nartifacts:\n{}".format(
+    "".join(f"  model{m}:\n    path: model.bin\n" for m in range(MODELS))
+)
+
+
+def data(text: str) -> bytes:
+    raw = text.encode()
+    return b"data %d\n" % len(raw) + raw + b"\n"
+
+
+def build(root: Path, tags: int) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    (root / ".gitml").mkdir()
+    stream = bytearray()
+    when = 1_700_000_000
+    for c in range(COMMITS):
+        oid = f"{c:064x}"
+        pointer = f"gitml-pointer: 1\nkind: file\noid: blake3:{oid}\nsize: {1000 + c}\n"
+        metrics = json.dumps({"auc": round(0.5 + c / (2 * COMMITS), 4), "loss": 1 - c / COMMITS})
+        stream += b"commit refs/heads/main\nmark :%d\n" % (c + 1)
+        stream += f"committer Bench <b@example.com> {when + c} +0000\n".encode()
+        stream += data(f"train {c}")
+        if c:
+            stream += b"from :%d\n" % c
+        stream += b"M 644 inline model.bin.gitml\n" + data(pointer)
+        stream += b"M 644 inline metrics.json\n" + data(metrics)
+        stream += b"M 644 inline gitml.yaml\n" + data(PIPELINE)
+        stream += b"M 644 inline .gitml/config\n" + data("")
+    per_model = tags // MODELS
+    versions = per_model * 2 // 3
+    for m in range(MODELS):
+        counter = 0
+        for v in range(per_model):
+            commit = (m * 7 + v) % COMMITS + 1
+            when += 1
+            if v < versions:
+                name = f"model{m}@v0.{v // 100}.{v % 100}"
+                message = f"Registering artifact model{m} version v0.{v // 100}.{v % 100}\n\n"
+                message += "gitml-path: model.bin\n"
+            else:
+                counter += 1
+                stage = STAGES[v % len(STAGES)]
+                back = per_model - v  # assign an already registered version
+                target = (m * 7 + versions - back % versions) % COMMITS + 1
+                commit = target
+                name = f"model{m}#{stage}#{counter}"
+                message = f"Assigning stage {stage} to artifact model{m}\n"
+            stream += f"tag {name}\nfrom :{commit}\n".encode()
+            stream += f"tagger Bench <b@example.com> {when} +0000\n".encode()
+            stream += data(message)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=bytes(stream), check=True)
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=root, check=True)
+
+
+def timed(cmd: list[str], cwd: Path, reps: int) -> tuple[float, str]:
+    times, out = [], ""
+    for _ in range(reps):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+        out = proc.stdout
+    return statistics.median(times), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gitml", default=str(Path(sys.executable).parent / "gitml"))
+    parser.add_argument("--gto", default=".gitml-test-venvs/gto/bin/gto")
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--skip-gto", action="store_true")
+    args = parser.parse_args()
+    gto = str(Path(args.gto).resolve())
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        root = Path(tempfile.mkdtemp(prefix="gitml-bench-registry-"))
+        try:
+            build(root / "repo", size)
+            repo = root / "repo"
+            n_tags = len(subprocess.run(["git", "tag"], cwd=repo, capture_output=True,
+                                        text=True, check=True).stdout.split())  # fmt: skip
+            ours, out = timed([args.gitml, "model", "show", "--json"], repo, args.reps)
+            doc = json.loads(out)
+            versions = sum(len(m["versions"]) for m in doc["models"])
+            theirs = None
+            if not args.skip_gto:
+                theirs, gto_out = timed([gto, "show", "--json"], repo, args.reps)
+                assert set(json.loads(gto_out)) == {m["name"] for m in doc["models"]}
+            rows.append((n_tags, versions, ours, theirs))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    print("| tags | versions | gitml model show --json (s) | gto show --json (s) | ratio |")
+    print("|---:|---:|---:|---:|---:|")
+    for n_tags, versions, ours, theirs in rows:
+        gto_cell = f"{theirs:.2f}" if theirs is not None else "-"
+        ratio = f"{ours / theirs:.4f}" if theirs else "-"
+        print(f"| {n_tags:,} | {versions:,} | {ours:.3f} | {gto_cell} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
