@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 # checks: key -> module with `run(context, config)`. Order is the report's order.
 KINDS: dict[str, str] = {
     "metrics": "gitml.checks.metrics",
+    "schemas": "gitml.checks.schemas",
+    "drift": "gitml.checks.drift",
 }
 BASELINE_KEY = "baseline"
 
