@@ -87,7 +87,7 @@ def _ci_job(origin: Path, workdir: Path) -> tuple[int, Path]:
         ("gitml", "validate", "data/train.csv"),
         ("gitml", "repro", "--pull"),
         ("gitml", "check", "--baseline", "model#prod"),
-        ("git", "add", "gitml.lock", "metrics.json"),
+        ("git", "add", "gitml.lock"),
         ("git", "commit", "-qm", "continuous training"),
         ("gitml", "model", "register", "model", "--bump", "patch"),
         ("gitml", "model", "promote", "model", "latest", "--to", "prod", "--fail-if", PROMOTE_GATE),
