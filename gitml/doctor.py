@@ -29,7 +29,6 @@ DEPENDENCIES = (
     "fsspec",
     "s3fs",
     "botocore",
-    "dulwich",
     "pyarrow",
     "blake3",
     "PyYAML",
