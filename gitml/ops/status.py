@@ -121,11 +121,24 @@ def select_targets(ws: Workspace, user_targets: list[str] | None) -> Targets:
         owner = pipeline.out_owner(rel) if pipeline else None
         if owner is not None:
             stages.append(owner[0])
-        elif pipeline and (target in pipeline.stages or target in pipeline.groups):
+        elif pipeline and _names_a_stage(pipeline, target):
             stages.extend(pipeline.select([target]))
         else:
             raise PathError(f"{target}: not a tracked output or a stage")
     return Targets(list(dict.fromkeys(outputs)), list(dict.fromkeys(stages)))
+
+
+def _names_a_stage(pipeline: Any, target: str) -> bool:
+    """A stage or group name, bare or as `path/to/gitml.yaml:stage` (ambiguity raises)."""
+    from gitml.errors import PipelineError
+
+    try:
+        pipeline.address_of(target)
+    except PipelineError as exc:
+        if "ambiguous" in exc.message:
+            raise
+        return False
+    return True
 
 
 def _pipeline(ws: Workspace) -> Any:
@@ -153,7 +166,9 @@ def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
 def stage_status(ws: Workspace, names: list[str] | None = None) -> list[Any]:
     """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus),
     all of them or those named."""
-    if names == [] or not (ws.root / "gitml.yaml").exists():
+    from gitml.pipeline.project import has_pipelines
+
+    if names == [] or not has_pipelines(ws.root):
         return []
     from gitml.pipeline.status import stage_status as pipeline_status
 

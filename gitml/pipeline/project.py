@@ -175,6 +175,11 @@ class Locks:
         return lock_path(file)
 
 
+def has_pipelines(root: Path) -> bool:
+    """Whether the workspace has any gitml.yaml (no git process when the root has one)."""
+    return (root / PIPELINE_FILE).exists() or bool(pipeline_files(root))
+
+
 def has_locks(root: Path) -> bool:
     """Whether any pipeline of the workspace has a gitml.lock (cheap when the root has one)."""
     if (root / LOCK_FILE).exists():
