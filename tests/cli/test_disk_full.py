@@ -116,7 +116,7 @@ def test_push_to_a_full_folder_remote_finishes_later(small_disk: Path, tmp_path:
     filler = write(small_disk / "filler.bin", os.urandom(8 * MiB))
 
     result = run_gitml("push", cwd=repo, check=False)
-    assert_user_error(result, "remote 'store'", "No space left on device")
+    assert_user_error(result, "remote 'store' is full", "no space left on device")
     temp_names = [p for p in store.rglob("*") if p.name.startswith(".tmp-")]
     assert temp_names == []  # nothing half-written left under a temporary name
     status = json.loads(run_gitml("status", "--remote", "--json", cwd=repo).stdout)
