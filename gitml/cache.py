@@ -58,6 +58,20 @@ class Cache:
         Oid objects for 20,000 entries)."""
         return not self._absent([h.decode() for h in _MANIFEST_IDS.findall(self.read_bytes(oid))])
 
+    def shards_digest(self) -> tuple[str, int] | None:
+        """A digest of the object directory and its shards' (name, inode, mtime), and the
+        newest mtime: adding or removing an object changes it. None without a cache."""
+        try:
+            top = os.stat(self._base)
+            with os.scandir(self._base) as entries:
+                stats = [(e.name, e.stat(follow_symlinks=False)) for e in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        stats.append(("", top))
+        lines = sorted(f"{name}\0{st.st_ino}\0{st.st_mtime_ns}\n" for name, st in stats)
+        digest = blake3.blake3("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        return digest, max(st.st_mtime_ns for _, st in stats)
+
     def _absent(self, hexdigests: list[str]) -> list[str]:
         if len(hexdigests) < 512:
             return [h for h in hexdigests if not os.path.exists(f"{self._base}/{h[:2]}/{h[2:]}")]

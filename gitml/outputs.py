@@ -130,6 +130,23 @@ def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | Non
     return Pointer("dir", *known) if known else None
 
 
+def objects_present(cache: Cache, state: StateDB, pointer: Pointer) -> bool:
+    """Whether the cache holds the object a pointer names and, for a directory, every file
+    its manifest lists (remembered per state of the cache's shard directories)."""
+    if not cache.exists(pointer.oid):
+        return False
+    if pointer.kind != "dir":
+        return True
+    shards = cache.shards_digest()  # taken before the listing: a change during it shows
+    if shards is not None and state.is_complete(pointer.oid, shards[0]):
+        return True
+    if not cache.has_manifest_objects(pointer.oid):
+        return False
+    if shards is not None:
+        state.put_complete(pointer.oid, *shards)
+    return True
+
+
 def hash_files(
     files: list[ObservedFile],
     state: StateDB,

@@ -178,7 +178,7 @@ def status(
     errors = [r for r in results if r.state == "error"]
     if as_json:
         doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
-        from gitml.pipeline.project import has_pipelines
+        from gitml.pipeline.files import has_pipelines
 
         if has_pipelines(ws.root):  # "stages" only in workspaces with a pipeline
             doc["stages"] = [s.to_json() for s in stages]

@@ -14,7 +14,9 @@ from gitml.hashing import Oid
 from gitml.outputs import (
     Observed,
     ObservedFile,
+    known_dir_pointer,
     object_executable,
+    objects_present,
     observe,
     shares_inode_with_cache,
     sibling_temp,
@@ -137,17 +139,30 @@ def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None
     return store
 
 
+def _unchanged_dir(ws: Workspace, relpath: str, path: Path, previous: Pointer | None) -> bool:
+    """A tracked directory whose files' stats are those recorded for its pointer, with every
+    object cached: nothing to hash, store or write (status's check, as cheap)."""
+    return (
+        previous is not None
+        and previous.kind == "dir"
+        and known_dir_pointer(relpath, path, ws.state) == previous
+        and objects_present(ws.cache, ws.state, previous)
+    )
+
+
 def add_output(ws: Workspace, relpath: str) -> AddResult:
     path = ws.abspath(relpath)
     previous = ws.read_pointer(relpath) if ws.has_pointer(relpath) else None
+    if previous is not None and _unchanged_dir(ws, relpath, path, previous):
+        return AddResult(relpath, previous, False, gitignore.add_entry(path.parent, path.name))
     observed = observe(relpath, path, ws.cache, ws.state, ws.progress, _buffer_store(ws))
     if observed.kind == "missing":
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
-    if previous is not None:
-        _quarantine_edited_links(ws, relpath, previous, observed)
-    store_observed(ws, observed)
     pointer = observed.pointer()
     changed = previous != pointer
+    if previous is not None and changed:  # same pointer: no file's bytes changed
+        _quarantine_edited_links(ws, relpath, previous, observed)
+    store_observed(ws, observed)
     if changed:
         fsutil.atomic_write_bytes(
             ws.root / pointer_path_for(relpath), pointer.render().encode("utf-8")
