@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +25,11 @@ from gitml.state import stat_key
 
 _MANIFEST_IDS = re.compile(rb"^blake3:([0-9a-f]{64}) ", re.MULTILINE)
 _COPY_CHUNK = 1024 * 1024
-_KERNEL_COPY_MIN = 4 * 1024 * 1024
+# From this size a copy is pumped through a few buffers of this size, hashed by one thread
+# while another writes them (docs/design.md: "Hash and copy in one read").
+_PIPE_MIN = 4 * 1024 * 1024
+_PIPE_CHUNK = 4 * 1024 * 1024
+_PIPE_BUFFERS = 4
 
 
 def object_relpath(oid: Oid) -> str:
@@ -175,27 +181,60 @@ class Cache:
             return
         raise OSError(f"no link type of {linker.link_types} could store {source}")
 
+    def store_file(self, source: str, linker: fsutil.Linker, st: os.stat_result) -> Oid:
+        """Store a workspace file that has not been hashed yet, reading its bytes once (a
+        copy is hashed as it is written); returns the id of the stored bytes.
+
+        `st`: the file's stat when it was listed; a file that changes before it is stored
+        is refused, so an id is never recorded against a stat it was not hashed under.
+        """
+        for link_type in linker.candidates():
+            tmp = fsutil.temp_name(self.tmp_dir)
+            try:
+                self.tmp_dir.mkdir(parents=True, exist_ok=True)
+                oid = self._store_as(source, tmp, link_type, st.st_size, None)
+                if oid is None or stat_key(os.stat(source)) != stat_key(st):
+                    raise IntegrityError(f"{source} changed while it was being added; add it again")
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                if linker.refused(link_type, exc):
+                    continue
+                raise
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            self._ensure_dirs(oid)
+            self._commit_temp(tmp, oid)
+            return oid
+        raise OSError(f"no link type of {linker.link_types} could store {source}")
+
     def _store_as(
         self,
         source: str | Path,
         tmp: Path,
         link_type: str,
         size: int | None,
-        hashed: tuple[Oid, os.stat_result | None],
+        hashed: tuple[Oid, os.stat_result | None] | None,
     ) -> Oid | None:
         """Write `source` to a new read-only `tmp` with one link type; the id written.
 
-        `hashed`: the id the caller computed and, if that hash was settled (outside the
-        racy window), the file's stat then. A hardlink shares the inode, so a file whose
-        stat has not changed since is not read a second time.
+        `hashed`: the id the caller computed (None: not hashed yet) and, if that hash was
+        settled (outside the racy window), the file's stat then. A hardlink shares the
+        inode, so a file whose stat has not changed since is not read a second time.
         """
         if link_type == "reflink":
             fsutil.reflink(source, tmp, 0o444)
             return hash_file(tmp)
         if link_type == "hardlink":
             before = os.stat(source)
-            expected, hashed_stat = hashed
-            if hashed_stat is not None and stat_key(hashed_stat) == stat_key(before):
+            expected, hashed_stat = hashed or (None, None)
+            if (
+                expected is not None
+                and hashed_stat is not None
+                and (stat_key(hashed_stat) == stat_key(before))
+            ):
                 oid = expected
             else:
                 oid = hash_file(source, before.st_size)
@@ -207,14 +246,8 @@ class Cache:
         return self._copy_hashing(source, tmp, size)
 
     def _copy_hashing(self, source: str | Path, tmp: Path, size: int | None) -> Oid:
-        """Copy into a new read-only file and return the id of the bytes written.
-
-        Big files are copied in the kernel (copy_file_range) and the copy is hashed from the
-        page cache with BLAKE3's threads: measured 1.3-2x faster than a user-space pump.
-        """
-        if size is not None and size >= _KERNEL_COPY_MIN:
-            fsutil.copy_file(source, tmp, 0o444)
-            return hash_file(tmp)
+        """Copy into a new read-only file and return the id of the bytes written: the
+        source is read once, and every byte is hashed from the buffer it is written from."""
         with fsutil.translate_disk_full("the cache"):
             fin = os.open(source, os.O_RDONLY)
             try:
@@ -268,14 +301,59 @@ class Cache:
                         yield Oid.from_hex(shard.name + entry.name)
 
 
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _pipe(fin: int, fout: int) -> Oid:
+    """Read into rotating buffers; this thread hashes each one while another writes the
+    previous ones. Hashing (one BLAKE3 thread) and writing release the GIL, so a copy
+    costs about the slower of the two rather than their sum."""
+    hasher = blake3.blake3()
+    free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+    for _ in range(_PIPE_BUFFERS):
+        free.put(bytearray(_PIPE_CHUNK))
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while (item := full.get()) is not None:
+                buffer, n = item
+                _write_all(fout, memoryview(buffer)[:n])
+                free.put(buffer)
+        except BaseException as exc:  # handed to the reading thread, raised there
+            failed.append(exc)
+            free.put(None)
+
+    thread = threading.Thread(target=writer, name="gitml-copy", daemon=True)
+    thread.start()
+    try:
+        while (buffer := free.get()) is not None:
+            n = os.readv(fin, [buffer])
+            if not n:
+                break
+            hasher.update(memoryview(buffer)[:n])
+            full.put((buffer, n))
+    finally:
+        full.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    return Oid(hasher.hexdigest())
+
+
 def _pump(fin: int, fout: int, size: int) -> Oid:
+    if size >= _PIPE_MIN:
+        return _pipe(fin, fout)
     if size < _COPY_CHUNK:
         data = os.read(fin, _COPY_CHUNK)
         view = memoryview(data)
         while view:
             view = view[os.write(fout, view) :]
         return Oid(blake3.blake3(data).hexdigest())
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
+    hasher = blake3.blake3()
     buffer = bytearray(_COPY_CHUNK)
     view = memoryview(buffer)
     while n := os.readv(fin, [buffer]):

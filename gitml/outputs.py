@@ -152,12 +152,14 @@ def hash_files(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
+    store_large: Callable[[ObservedFile], Oid] | None = None,
 ) -> None:
     """Fill in `oid` for every file, from the stat cache where it can be trusted.
 
     Small files are read and hashed one after another: with warm pages a thread pool was
     4x slower here (GIL hand-offs on every open/read/close of a 4 KiB file). `on_small`
-    gets each small file's bytes as hashed, so `add` can store them without reading again.
+    gets each small file's bytes as hashed, so `add` can store them without reading again;
+    `store_large` stores a large file and returns its id, hashing it as it is copied.
     """
     todo = []
     for f in files:
@@ -184,6 +186,8 @@ def hash_files(
                 f.oid = hash_bytes(data)
                 if on_small is not None:
                     on_small(f, data)
+            elif store_large is not None:
+                f.oid = store_large(f)
             else:  # BLAKE3 spreads each large file over all cores itself
                 f.oid = hash_file(f.path, size)
             advance(size)
@@ -213,6 +217,7 @@ def observe(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
+    store_large: Callable[[ObservedFile], Oid] | None = None,
 ) -> Observed:
     try:
         st = os.lstat(path)
@@ -220,7 +225,7 @@ def observe(
         return Observed("missing")
     if stat_mod.S_ISDIR(st.st_mode):
         files = scan_dir(relpath, str(path), cache)
-        hash_files(files, state, progress, on_small)
+        hash_files(files, state, progress, on_small, store_large)
         prefix = len(relpath) + 1
         entries = [
             Entry(f.relpath[prefix:], f.oid, f.st.st_size, f.executable)  # type: ignore[arg-type]
@@ -240,7 +245,7 @@ def observe(
             )
         return Observed("dir", files, manifest)
     observed = _observe_one(relpath, str(path), st, cache)
-    hash_files([observed], state, progress, on_small)
+    hash_files([observed], state, progress, on_small, store_large)
     return Observed("file", [observed])
 
 

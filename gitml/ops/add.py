@@ -10,7 +10,7 @@ from pathlib import Path
 from gitml import fsutil, git, gitignore
 from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import PathError
-from gitml.hashing import Oid
+from gitml.hashing import Oid, hash_file
 from gitml.outputs import (
     Observed,
     ObservedFile,
@@ -139,6 +139,27 @@ def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None
     return store
 
 
+def _large_store(ws: Workspace, previous: Pointer | None) -> Callable[[ObservedFile], Oid]:
+    """Store each large file as it is hashed: one read of its bytes instead of a hash and
+    then a copy that is hashed again. Not when the file is probably the one already
+    recorded (same size, object cached): hashing it alone is then cheaper than a copy."""
+    link_types = ws.config.link_types
+    linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
+    cache = ws.cache
+    recorded = (
+        previous.size
+        if previous is not None and previous.kind == "file" and cache.exists(previous.oid)
+        else None
+    )
+
+    def store(f: ObservedFile) -> Oid:
+        if f.st.st_size == recorded:
+            return hash_file(f.path, f.st.st_size)
+        return cache.store_file(f.path, linker, f.st)
+
+    return store
+
+
 def _unchanged_dir(ws: Workspace, relpath: str, path: Path, previous: Pointer | None) -> bool:
     """A tracked directory whose files' stats are those recorded for its pointer, with every
     object cached: nothing to hash, store or write (status's check, as cheap)."""
@@ -155,7 +176,15 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
     previous = ws.read_pointer(relpath) if ws.has_pointer(relpath) else None
     if previous is not None and _unchanged_dir(ws, relpath, path, previous):
         return AddResult(relpath, previous, False, gitignore.add_entry(path.parent, path.name))
-    observed = observe(relpath, path, ws.cache, ws.state, ws.progress, _buffer_store(ws))
+    observed = observe(
+        relpath,
+        path,
+        ws.cache,
+        ws.state,
+        ws.progress,
+        _buffer_store(ws),
+        _large_store(ws, previous),
+    )
     if observed.kind == "missing":
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
     pointer = observed.pointer()

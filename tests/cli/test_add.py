@@ -223,3 +223,30 @@ def test_add_file_over_the_mmap_threshold(repo: Path) -> None:
     run_gitml("add", "big.bin", cwd=repo)
     assert (repo / "big.bin.gitml").read_text() == file_pointer(data)
     assert verify_cache(repo)[b3(data)].read_bytes() == data
+
+
+def test_add_big_file_edited_in_place_keeps_both_versions(repo: Path) -> None:
+    first = os.urandom(5 * 1024 * 1024)
+    write(repo / "big.bin", first)
+    run_gitml("add", "big.bin", cwd=repo)
+    second = os.urandom(len(first))  # same size: hashed first, then copied into the cache
+    write(repo / "big.bin", second)
+    run_gitml("add", "big.bin", cwd=repo)
+    assert (repo / "big.bin.gitml").read_text() == file_pointer(second)
+    objects = verify_cache(repo)
+    assert objects[b3(first)].read_bytes() == first
+    assert objects[b3(second)].read_bytes() == second
+
+
+def test_add_directory_of_big_files_with_one_content_twice(repo: Path) -> None:
+    same = os.urandom(6 * 1024 * 1024 + 1)
+    other = os.urandom(4 * 1024 * 1024)
+    write(repo / "data" / "a.bin", same)
+    write(repo / "data" / "b" / "copy.bin", same)
+    write(repo / "data" / "c.bin", other)
+    run_gitml("add", "data", cwd=repo)
+    objects = verify_cache(repo)
+    assert {b3(same), b3(other)} <= set(objects)
+    assert objects[b3(same)].read_bytes() == same
+    assert not list((repo / ".gitml" / "cache" / "tmp").iterdir())
+    assert run_gitml("status", cwd=repo).stdout.strip() == "Everything is up to date."
