@@ -7,7 +7,6 @@ import contextlib
 import os
 import stat as stat_mod
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ def sibling_temp(target: str | Path) -> str:
     """A short temp name beside `target` (never derived from its name, which may be 255 bytes
     already); scans skip names with TEMP_PREFIX."""
     head = os.path.dirname(target)
-    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
 
 
 _SMALL = 4 * 1024 * 1024

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from gitml import __version__
+from gitml.cli.fast import GLOBAL_FLAGS, hoist_global_flags, report_failure
 from gitml.cli.output import human_size as _human
-from gitml.cli.output import print_json as _print_json
 
 app = typer.Typer(
     name="gitml",
@@ -28,12 +28,9 @@ class Ctx:
         self.verbose = verbose
 
     def workspace(self) -> Any:
-        from gitml.ui import make_progress
-        from gitml.workspace import Workspace
+        from gitml.cli.status_cmd import open_workspace
 
-        ws = Workspace.find(progress=make_progress(self.quiet))
-        _ = ws.config  # a malformed config is refused by every command, not only those using it
-        return ws
+        return open_workspace(self.quiet)
 
     def say(self, message: str) -> None:
         if not self.quiet:
@@ -167,54 +164,12 @@ def status(
         from gitml.cli.remote_cmds import show_remote_status
 
         return show_remote_status(ctx, paths, remote_name, as_json)
-    from gitml.ops.status import select_targets, stage_status
-    from gitml.ops.status import status as do_status
+    from gitml.cli.status_cmd import show_status
 
     c: Ctx = ctx.obj
-    ws = c.workspace()
-    targets = select_targets(ws, paths)
-    results = do_status(ws, targets.outputs)
-    stages = stage_status(ws, targets.stages)
-    errors = [r for r in results if r.state == "error"]
-    if as_json:
-        doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
-        from gitml.pipeline.files import has_pipelines
-
-        if has_pipelines(ws.root):  # "stages" only in workspaces with a pipeline
-            doc["stages"] = [s.to_json() for s in stages]
-        _print_json(doc)
-        _fail_on_errors(errors)
-        return
-    results = [r for r in results if r.state != "error"]
-    if not results and not stages:
-        _fail_on_errors(errors)
-        c.say("Everything is up to date.")
-        return
-    if c.quiet:
-        # As `dvc status -q`: nothing printed, the exit code says whether anything changed.
-        _fail_on_errors(errors)
-        raise typer.Exit(1)
-    for s in stages:
-        typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
-    for r in results:
-        extra = f" ({r.message})" if r.message else ""
-        typer.echo(f"\t{r.state + ':':<14} {ws.display(r.path)}{extra}")
-        for key in ("added", "modified", "deleted"):
-            for name in getattr(r, key)[:20]:
-                typer.echo(f"\t\t{key}: {name}")
-            if len(getattr(r, key)) > 20:
-                typer.echo(f"\t\t... and {len(getattr(r, key)) - 20} more {key}")
-    _fail_on_errors(errors)
-
-
-def _fail_on_errors(errors: list[Any]) -> None:
-    """Unreadable pointers: one line each on stderr and exit 1, as `checkout` does."""
-    from gitml.errors import GitmlError
-
-    for r in errors[:-1]:
-        typer.echo(f"gitml: error: {r.message}", err=True)
-    if errors:
-        raise GitmlError(errors[-1].message)
+    code = show_status(c.quiet, paths, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -353,26 +308,8 @@ def _command_for(args: list[str]) -> Any:
     return typer.main.get_command(view)
 
 
-_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
-
-
-# Commands whose trailing words are a shell command of their own: flags there belong to it.
-_COMMAND_TAKING = (["stage", "add"],)
-
-
-def _hoist_global_flags(args: list[str]) -> list[str]:
-    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect.
-
-    In `gitml stage add ... python train.py -v` the `-v` is the stage command's: only flags
-    before `stage` are gitml's there.
-    """
-    end = args.index("--") if "--" in args else len(args)
-    words = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
-    if any(words[: len(prefix)] == prefix for prefix in _COMMAND_TAKING):
-        end = args.index(words[0])
-    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
-    rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
-    return [*dict.fromkeys(flags), *rest, *args[end:]]
+_hoist_global_flags = hoist_global_flags
+_GLOBAL_FLAGS = GLOBAL_FLAGS
 
 
 def _usage_error_class() -> tuple[type[BaseException], ...]:
@@ -404,31 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns it here
             typer.echo("gitml: interrupted", err=True)
         return result if isinstance(result, int) else 0
-    except GitmlError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        typer.echo(f"gitml: error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         return 130
-    except KeyboardInterrupt:
-        typer.echo("gitml: interrupted", err=True)
-        return 130
-    except OSError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        where = f": {exc.filename}" if exc.filename else ""
-        typer.echo(f"gitml: error: {exc.strerror or exc}{where}", err=True)
-        return 1
+    except (GitmlError, KeyboardInterrupt, OSError) as exc:
+        code = report_failure(exc, verbose)
+        assert code is not None
+        return code
     except Exception as exc:
         if isinstance(exc, _usage_error_class()):
             exc.show()  # type: ignore[attr-defined]

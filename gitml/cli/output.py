@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 
 def print_json(data: object) -> None:
     """The one JSON document a `--json` command prints on stdout."""
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
