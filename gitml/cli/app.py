@@ -10,7 +10,6 @@ import typer
 
 from gitml import __version__
 from gitml.cli.fast import GLOBAL_FLAGS, hoist_global_flags, report_failure
-from gitml.cli.output import human_size as _human
 
 app = typer.Typer(
     name="gitml",
@@ -58,8 +57,9 @@ def main_options(
 
 
 def _git_hint(ctx: Ctx, files: list[str]) -> None:
-    if files and not ctx.quiet:
-        typer.echo("\nTo track the changes with git, run:\n\n    git add " + " ".join(files) + "\n")
+    from gitml.cli.add_cmd import git_hint
+
+    git_hint(ctx.quiet, files)
 
 
 @app.command()
@@ -82,20 +82,9 @@ def init(ctx: typer.Context) -> None:
 
 
 def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
-    from gitml.pointer import pointer_path_for
+    from gitml.cli.add_cmd import record
 
-    ws_files: list[str] = []
-    for r in results:
-        p = r.pointer
-        what = f"{p.nfiles} files, " if p.kind == "dir" else ""
-        state = verb if r.changed else "Unchanged"
-        ctx.say(f"{state} {r.relpath} ({what}{_human(p.size)})")
-        if r.changed:
-            ws_files.append(pointer_path_for(r.relpath))
-        if r.gitignore_changed:
-            parent = r.relpath.rpartition("/")[0]
-            ws_files.append(f"{parent}/.gitignore" if parent else ".gitignore")
-    _git_hint(ctx, list(dict.fromkeys(ws_files)))
+    record(ctx.quiet, results, verb)
 
 
 @app.command()
@@ -109,10 +98,10 @@ def add(
     ] = False,
 ) -> None:
     """Track files or directories: cache their bytes and write PATH.gitml pointers."""
-    from gitml.ops.add import add as do_add
+    from gitml.cli.add_cmd import show_add
 
     c: Ctx = ctx.obj
-    _record(c, do_add(c.workspace(), paths, verify=not no_verify), "Added")
+    show_add(c.quiet, paths, not no_verify)
 
 
 @app.command()

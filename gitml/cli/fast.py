@@ -1,4 +1,4 @@
-"""The `gitml` entry point: `--version` and a plain `status` run without typer.
+"""The `gitml` entry point: `--version`, a plain `status` and `add PATH...` run without typer.
 
 typer (and the click it vendors) takes longer to import than a no-op `status` takes to
 run, and `gitml status` runs in git hooks and prompts. Everything else, and anything with
@@ -69,13 +69,18 @@ def fast_path(args: list[str]) -> int | None:
         return 0
     flags = [a for a in args if a in GLOBAL_FLAGS]
     rest = [a for a in args if a not in GLOBAL_FLAGS]
-    if rest not in (["status"], ["status", "--json"]):
-        return None
+    quiet = "-q" in flags or "--quiet" in flags
     verbose = "-v" in flags or "--verbose" in flags
-    from gitml.cli.status_cmd import show_status
-
     try:
-        return show_status("-q" in flags or "--quiet" in flags, None, rest[-1] == "--json")
+        if rest in (["status"], ["status", "--json"]):
+            from gitml.cli.status_cmd import show_status
+
+            return show_status(quiet, None, rest[-1] == "--json")
+        if rest[:1] == ["add"] and len(rest) > 1 and not any(a.startswith("-") for a in rest):
+            from gitml.cli.add_cmd import show_add
+
+            return show_add(quiet, rest[1:], True)
+        return None
     except (Exception, KeyboardInterrupt) as exc:
         code = report_failure(exc, verbose)
         if code is None:

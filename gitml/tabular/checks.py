@@ -22,11 +22,11 @@ PIPELINE_FILE = "gitml.yaml"
 
 
 def _pipeline_yaml(ws: Workspace) -> dict[str, Any]:
-    import yaml
-
     path = ws.root / PIPELINE_FILE
     if not path.is_file():
         return {}
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_bytes())
     except yaml.YAMLError:

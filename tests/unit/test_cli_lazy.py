@@ -51,7 +51,7 @@ def test_version_and_plain_status_do_not_import_typer(tmp_path: Path) -> None:
         "code = fast_path(sys.argv[1:])\n"
         "print(code, 'typer' in sys.modules)\n"
     )
-    for args in (["--version"], ["status"], ["-q", "status", "--json"]):
+    for args in (["--version"], ["status"], ["-q", "status", "--json"], ["add", "x"]):
         out = subprocess.run(
             [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path
         )
