@@ -20,7 +20,7 @@ from gitml.paths import validate_name
 from gitml.pointer import Pointer
 from gitml.progress import Progress
 from gitml.state import StateDB
-from gitml.statscan import TEMP_PREFIX, fingerprint, scan_stats
+from gitml.statscan import TEMP_PREFIX, dir_fingerprint, fingerprint
 
 
 def sibling_temp(target: str | Path) -> str:
@@ -122,10 +122,10 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
 def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | None:
     """The pointer a directory output would get, if its stat fingerprint is on record."""
     try:
-        entries = scan_stats(relpath, str(path))
+        digest = dir_fingerprint(relpath, str(path))
     except OSError:
         return None
-    known = state.get_dir(relpath, fingerprint(entries))
+    known = state.get_dir(relpath, digest)
     return Pointer("dir", *known) if known else None
 
 

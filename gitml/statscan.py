@@ -38,6 +38,31 @@ def scan_stats(root_relpath: str, root_path: str) -> list[tuple[str, os.stat_res
     return found
 
 
+def dir_fingerprint(root_relpath: str, root_path: str) -> str:
+    """`fingerprint(scan_stats(...))` in one pass, without a tuple per file (status of an
+    unchanged directory is this walk and little else)."""
+    lines: list[str] = []
+    add = lines.append
+    stack = [(root_relpath, root_path)]
+    is_dir = stat_mod.S_ISDIR
+    while stack:
+        rel, directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if is_dir(st.st_mode):
+                    stack.append((f"{rel}/{name}", entry.path))
+                else:
+                    add(
+                        f"{rel}/{name}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode}\n"
+                    )
+    lines.sort()
+    return blake3.blake3("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def fingerprint(entries: Iterable[tuple[str, os.stat_result]]) -> str:
     """A digest of the paths and stat data of files (in any order)."""
     lines = sorted(
