@@ -130,29 +130,12 @@ def exp_show(
     all_commits: AllOpt = False,
 ) -> None:
     """One row per experiment of the current baseline commit (-A: all), and the baseline."""
-    from gitml.exp import show
+    from gitml.cli.exp_show_cmd import collect, print_doc
 
-    ws = ctx.obj.workspace()
-    doc = show.collect(ws, all_baselines=all_commits)
-    if sort_by:
-        from gitml.exp.table import sort_rows
-
-        doc["experiments"] = sort_rows(doc["experiments"], sort_by, descending=desc)
-    if as_json:
-        import json
-
-        # Compact unless a person reads it: with 1,000 experiments json's indenting
-        # (pure Python) cost more than everything else exp show does.
-        indent = 2 if sys.stdout.isatty() else None
-        sys.stdout.write(json.dumps(doc, indent=indent, default=str) + "\n")
-    elif as_csv:
-        from gitml.exp.table import render_csv
-
-        typer.echo(render_csv(doc), nl=False)
-    elif md:
-        from gitml.exp.table import render_markdown
-
-        typer.echo(render_markdown(doc))
+    doc = collect(ctx.obj.quiet, all_commits, sort_by, desc)
+    form = "--json" if as_json else "--csv" if as_csv else "--md" if md else None
+    if form is not None:
+        print_doc(doc, form)
     else:
         from rich.console import Console
 

@@ -1,4 +1,5 @@
-"""The `gitml` entry point: `--version`, a plain `status` and `add PATH...` run without typer.
+"""The `gitml` entry point: `--version`, a plain `status`, `add PATH...` and `exp show`
+with an output format run without typer.
 
 typer (and the click it vendors) takes longer to import than a no-op `status` takes to
 run, and `gitml status` runs in git hooks and prompts. Everything else, and anything with
@@ -80,6 +81,10 @@ def fast_path(args: list[str]) -> int | None:
             from gitml.cli.add_cmd import show_add
 
             return show_add(quiet, rest[1:], True)
+        if rest[:2] == ["exp", "show"]:
+            from gitml.cli.exp_show_cmd import fast_exp_show
+
+            return fast_exp_show(quiet, rest[2:])
         return None
     except (Exception, KeyboardInterrupt) as exc:
         code = report_failure(exc, verbose)
