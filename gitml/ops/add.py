@@ -107,10 +107,12 @@ def _quarantine_edited_links(ws: Workspace, relpath: str, previous: Pointer, now
         if f.oid != previous.oid and shares_inode_with_cache(f, ws.cache, previous.oid):
             ws.cache.quarantine(previous.oid)
         return
-    if previous.kind == "dir" and now.kind == "dir" and ws.cache.exists(previous.oid):
+    # Only a file with another link can share its inode with a cache object.
+    linked = [f for f in now.files if f.st.st_nlink > 1]
+    if previous.kind == "dir" and now.kind == "dir" and linked and ws.cache.exists(previous.oid):
         old = ws.cache.load_manifest(previous.oid).by_path()
         prefix = len(relpath) + 1
-        for f in now.files:
+        for f in linked:
             entry = old.get(f.relpath[prefix:])
             if entry and entry.oid != f.oid and shares_inode_with_cache(f, ws.cache, entry.oid):
                 ws.cache.quarantine(entry.oid)
