@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import queue
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -310,6 +308,9 @@ def _pipe(fin: int, fout: int) -> Oid:
     """Read into rotating buffers; this thread hashes each one while another writes the
     previous ones. Hashing (one BLAKE3 thread) and writing release the GIL, so a copy
     costs about the slower of the two rather than their sum."""
+    import queue
+    import threading
+
     hasher = blake3.blake3()
     free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
     full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
