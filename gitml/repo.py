@@ -27,8 +27,8 @@ from gitml.errors import (
     PathError,
     RemoteNotConfiguredError,
 )
-from gitml.history import WORKSPACE, Snapshot, revision_outputs, workspace_outputs
 from gitml.objects import ObjectSource
+from gitml.outputs import WORKSPACE, Snapshot, revision_outputs, workspace_outputs
 from gitml.workspace import GITML_DIR, Workspace
 
 if TYPE_CHECKING:

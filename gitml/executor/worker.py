@@ -31,9 +31,11 @@ from gitml import fsutil, transfer
 from gitml.cache import Cache
 from gitml.errors import GitmlError, PipelineError, RemoteError
 from gitml.executor.protocol import Action, ActionResult, StoreSpec, tail
-from gitml.outputs import observe, place_dir, place_file
 from gitml.pipeline.model import LockedPath
+from gitml.pipeline.shell import shell_argv
 from gitml.progress import NullProgress
+from gitml.restore import place_fresh
+from gitml.scan import observe
 from gitml.state import StateDB
 from gitml.transfer import Item
 
@@ -148,13 +150,10 @@ def _materialise(action: Action, root: Path, cache: Cache, remote: RemoteStore |
             files.append(Item(item.oid, item.size, item.path))
     _fetch(cache, remote, files)
     for item in action.inputs:
-        target = root / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if item.is_dir:
-            manifest = cache.load_manifest(item.oid)
-            place_dir(cache, item.path, target, manifest, [], linker, lambda _n: None)
-        else:
-            place_file(cache, target, item.oid, item.executable, linker)
+        place_fresh(
+            cache, item.path, root / item.path, item.oid,
+            is_dir=item.is_dir, executable=item.executable, linker=linker,
+        )  # fmt: skip
     for inline in action.files:
         target = root / inline.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,8 +208,6 @@ def _push(outs: tuple[LockedPath, ...], cache: Cache, remote: RemoteStore) -> No
 def _run_commands(
     action: Action, cwd: Path, env: dict[str, str], log: Path
 ) -> tuple[int, dict[str, float], bool]:
-    from gitml.pipeline.repro import _shell_argv
-
     deadline = None if action.timeout is None else time.monotonic() + action.timeout
     cpu = 0.0
     rss = 0.0
@@ -220,7 +217,7 @@ def _run_commands(
             sink.flush()
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             code, usage, timed_out = _run_one(
-                _shell_argv(command), cwd, env, sink, left, action.run_id
+                shell_argv(command), cwd, env, sink, left, action.run_id
             )
             cpu += usage.ru_utime + usage.ru_stime
             rss = max(rss, usage.ru_maxrss / 1024)  # KiB on Linux

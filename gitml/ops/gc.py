@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 from gitml import git, pipeline_refs
 from gitml.errors import FormatError, GitmlError, ObjectNotFoundError, RemoteError
 from gitml.hashing import Oid
-from gitml.history import workspace_outputs
 from gitml.objects import ObjectSource
+from gitml.outputs import workspace_outputs
 from gitml.pointer import MAX_POINTER_BYTES, Pointer, parse_pointer
 from gitml.repo import DataRepo
 from gitml.workspace import Workspace

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from gitml import transfer
 from gitml.errors import GitmlError, PathError
-from gitml.history import FileRef, Snapshot
 from gitml.objects import ObjectSource
+from gitml.outputs import FileRef, Snapshot
 from gitml.paths import validate_relpath
 from gitml.progress import NullProgress, Progress
 from gitml.repo import DataRepo

@@ -7,8 +7,8 @@ from typing import Any
 
 from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import GitmlError, PathError
-from gitml.outputs import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.pointer import Pointer
+from gitml.scan import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.workspace import Workspace
 
 
@@ -142,9 +142,9 @@ def _names_a_stage(pipeline: Any, target: str) -> bool:
 
 
 def _pipeline(ws: Workspace) -> Any:
-    from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.project import load_pipelines
 
-    return load_pipeline(ws.root) or False
+    return load_pipelines(ws.root) or False
 
 
 def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:

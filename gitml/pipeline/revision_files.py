@@ -205,7 +205,7 @@ class RevisionFiles:
     def _pointer_owner(
         self, commit: str, rev: str, relpath: str
     ) -> tuple[str, Pointer, str] | None:
-        from gitml.history import parse_revision_pointer
+        from gitml.outputs import parse_revision_pointer
 
         for candidate in _self_and_parents(relpath):
             pointer_path = candidate + POINTER_SUFFIX
