@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git, revisions
+from gitml import git, pipeline_refs, revisions
 from gitml.errors import FormatError, PathError
 from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
@@ -93,6 +93,18 @@ def workspace_outputs(ws: Workspace, *, pushable_only: bool = False) -> dict[str
     for path, pointer, lock in lock_outputs(ws.root, pushable_only=pushable_only):
         outputs.setdefault(path, TrackedOutput(path, pointer, f"{lock} ({path})"))
     return dict(sorted(outputs.items()))
+
+
+def recorded_lock_outs(root: Path) -> list[TrackedOutput]:
+    """Every out that a gitml.lock of the work tree records, also of stages its gitml.yaml
+    no longer declares: what `gc` must keep, a superset of the tracked stage outs."""
+    found = []
+    for name in pipeline_refs.lock_files(root):
+        lock = root / name
+        if lock.is_file():
+            for path, pointer in pipeline_refs.lock_outs(lock.read_bytes(), name):
+                found.append(TrackedOutput(path, pointer, f"{name}: {path}"))
+    return found
 
 
 def select(
