@@ -37,6 +37,17 @@ if TYPE_CHECKING:
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
 
 
+def open_store(ws: Workspace, name: str | None, jobs: int | None = None) -> RemoteStore:
+    """The workspace's remote `name` (default: the configured one), with its cache attached."""
+    from gitml import remote_config  # lazy: the storage modules cost start-up time
+    from gitml.remote import open_remote
+
+    config = remote_config.resolve(ws.config, ws.gitml_dir, name)
+    store = open_remote(config, ws.root, jobs)
+    store.attach_cache(ws.cache)
+    return store
+
+
 def is_git_url(repo: str) -> bool:
     """`https://...`, `ssh://...`, `file://...`, or scp-like `user@host:path`."""
     return "://" in repo or bool(_SCP_LIKE.match(repo))

@@ -13,6 +13,7 @@ import grimp
 
 
 def cycles(package: str = "gitml") -> list[list[str]]:
+    """One cycle per group of modules that import each other, directly or not."""
     graph = grimp.build_graph(package, cache_dir=None)
     modules = sorted(graph.modules)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in modules}
@@ -81,7 +82,7 @@ def _one_cycle(component: list[str], edges: dict[str, list[str]]) -> list[str]:
 def main() -> int:
     found = cycles()
     for chain in found:
-        print("import cycle: " + " -> ".join(chain))
+        print("import cycle: " + " -> ".join(chain), file=sys.stderr)
     if not found:
         print("no import cycles among gitml modules")
     return 1 if found else 0

@@ -210,7 +210,7 @@ def repro(
     if pull and not dry:
         from gitml.ops.pipeline_sync import RemoteRunSource
         from gitml.ops.pull import pull_missing_deps
-        from gitml.ops.sync import open_store
+        from gitml.repo import open_store
 
         for path in pull_missing_deps(ws, remote, options):
             emit(f"Restored {ws.display(path)}")

@@ -24,10 +24,11 @@ from gitml.executor.dask_executor import DaskEngine
 from gitml.executor.process import ProcessEngine
 from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
 from gitml.hashing import Oid
-from gitml.ops.sync import open_store, upload_all
+from gitml.ops.sync import upload_all
 from gitml.pipeline.model import LockedPath, Stage
 from gitml.pipeline.stale import Observed
 from gitml.remote import SMALL_MAX, RemoteStore
+from gitml.repo import open_store
 from gitml.restore import place_fresh
 from gitml.transfer import Item
 from gitml.workspace import Workspace

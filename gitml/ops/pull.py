@@ -16,7 +16,6 @@ from gitml.ops.sync import (
     cached_manifest,
     download_all,
     gather_targets,
-    open_store,
     plan_objects,
     vouched_objects,
     workspace_targets,
@@ -24,6 +23,7 @@ from gitml.ops.sync import (
 from gitml.outputs import TrackedOutput, workspace_outputs
 from gitml.pipeline.repro_plan import ReproOptions, load, select
 from gitml.remote import RemoteStore
+from gitml.repo import open_store
 from gitml.restore import restore
 from gitml.transfer import Item
 from gitml.workspace import Workspace

@@ -10,12 +10,12 @@ from gitml.ops.sync import (
     cached_manifest,
     complete_dirs,
     gather_targets,
-    open_store,
     plan_objects,
     upload_all,
     vouched_objects,
 )
 from gitml.remote import RemoteStore
+from gitml.repo import open_store
 from gitml.tabular.profile_sync import push_profiles
 from gitml.workspace import Workspace
 

@@ -9,12 +9,12 @@ from gitml.errors import ObjectNotFoundError
 from gitml.manifest import Manifest, parse_manifest
 from gitml.ops.sync import (
     complete_dirs,
-    open_store,
     plan_objects,
     vouched_objects,
     workspace_targets,
 )
 from gitml.outputs import TrackedOutput
+from gitml.repo import open_store
 from gitml.workspace import Workspace
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gitml import git, remote_config, transfer
+from gitml import git, transfer
 from gitml.errors import PathError
 from gitml.hashing import Oid
 from gitml.manifest import Manifest
@@ -22,7 +22,7 @@ from gitml.outputs import (
     selected_entries,
     workspace_outputs,
 )
-from gitml.remote import PACK_MAX, RemoteStore, open_remote
+from gitml.remote import PACK_MAX, RemoteStore
 from gitml.transfer import Item
 from gitml.workspace import Workspace
 
@@ -79,13 +79,6 @@ class SyncResult:
 
 
 # Remotes and transfers -----------------------------------------------------------------
-
-
-def open_store(ws: Workspace, name: str | None, jobs: int | None) -> RemoteStore:
-    config = remote_config.resolve(ws.config, ws.gitml_dir, name)
-    store = open_remote(config, ws.root, jobs)
-    store.attach_cache(ws.cache)
-    return store
 
 
 def upload_all(

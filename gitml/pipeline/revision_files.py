@@ -326,7 +326,7 @@ class RevisionFiles:
 
     def _open_store(self, located: Located) -> RemoteStore:
         if self._store is None and self._store_error is None:
-            from gitml.ops.sync import open_store
+            from gitml.repo import open_store
 
             try:
                 store = open_store(self.ws, self.remote, None)
