@@ -32,15 +32,15 @@ from gitml.outputs import WORKSPACE, Snapshot, revision_outputs, workspace_outpu
 from gitml.workspace import GITML_DIR, Workspace
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
 
 
 def open_store(ws: Workspace, name: str | None, jobs: int | None = None) -> RemoteStore:
     """The workspace's remote `name` (default: the configured one), with its cache attached."""
-    from gitml import remote_config  # lazy: the storage modules cost start-up time
-    from gitml.remote import open_remote
+    from gitml.remote import config as remote_config  # lazy: storage costs start-up time
+    from gitml.remote.store import open_remote
 
     config = remote_config.resolve(ws.config, ws.gitml_dir, name)
     store = open_remote(config, ws.root, jobs)
@@ -151,8 +151,8 @@ class DataRepo:
     # Reading -----------------------------------------------------------------------------
 
     def open_store(self, name: str | None = None) -> RemoteStore:
-        from gitml import remote_config
-        from gitml.remote import open_remote
+        from gitml.remote import config as remote_config
+        from gitml.remote.store import open_remote
 
         env = {k: v for k, v in os.environ.items() if not (self.foreign and k == "GITML_REMOTE")}
         try:

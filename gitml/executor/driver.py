@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from gitml import fsutil, remote_config, transfer
+from gitml import fsutil
 from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
 from gitml.executor.dask_executor import DaskEngine
 from gitml.executor.process import ProcessEngine
@@ -27,10 +27,13 @@ from gitml.hashing import Oid
 from gitml.ops.sync import upload_all
 from gitml.pipeline.model import LockedPath, Stage
 from gitml.pipeline.stale import Observed
-from gitml.remote import SMALL_MAX, RemoteStore
+from gitml.remote import config as remote_config
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
+from gitml.remote.store import RemoteStore
 from gitml.repo import open_store
 from gitml.restore import place_fresh
-from gitml.transfer import Item
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:

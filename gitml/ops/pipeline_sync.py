@@ -15,20 +15,20 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gitml import transfer
 from gitml.errors import GitmlError, IntegrityError, ObjectNotFoundError
 from gitml.hashing import Oid
 from gitml.ops.sync import RunSync, upload_all
 from gitml.pipeline import RUNS_DIR, runcache
 from gitml.pipeline.project import load_pipelines
-from gitml.remote import SMALL_MAX
-from gitml.transfer import Item
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.cache import Cache
     from gitml.pipeline.model import LockEntry
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 ENTRY_LABEL = "run-cache entry"
 

@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gitml import transfer
 from gitml.errors import PipelineError
 from gitml.ops.pipeline_sync import fetch_runs
 from gitml.ops.sync import (
@@ -22,10 +21,11 @@ from gitml.ops.sync import (
 )
 from gitml.outputs import TrackedOutput, workspace_outputs
 from gitml.pipeline.repro_plan import ReproOptions, load, select
-from gitml.remote import RemoteStore
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
+from gitml.remote.store import RemoteStore
 from gitml.repo import open_store
 from gitml.restore import restore
-from gitml.transfer import Item
 from gitml.workspace import Workspace
 
 

@@ -14,7 +14,7 @@ from gitml.ops.sync import (
     upload_all,
     vouched_objects,
 )
-from gitml.remote import RemoteStore
+from gitml.remote.store import RemoteStore
 from gitml.repo import open_store
 from gitml.tabular.profile_sync import push_profiles
 from gitml.workspace import Workspace

@@ -8,10 +8,10 @@ Only objects the other side lacks move. What a remote has is learnt from one lis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
-from gitml import git, transfer
+from gitml import git
 from gitml.errors import PathError
 from gitml.hashing import Oid
 from gitml.manifest import Manifest
@@ -22,8 +22,10 @@ from gitml.outputs import (
     selected_entries,
     workspace_outputs,
 )
-from gitml.remote import PACK_MAX, RemoteStore
-from gitml.transfer import Item
+from gitml.remote import policy
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
+from gitml.remote.store import RemoteStore
 from gitml.workspace import Workspace
 
 Failure = tuple[Item, str]
@@ -84,54 +86,15 @@ class SyncResult:
 def upload_all(
     ws: Workspace, store: RemoteStore, items: list[Item], description: str, *, chunk: bool
 ) -> transfer.Outcome:
-    """Small objects in packs (in the given order, so one output's files share packs),
-    the others one by one (chunked when large and `chunk`)."""
-    cache = ws.cache
-
-    def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.upload(item.oid, cache.path(item.oid), item.size, on_bytes, chunk=chunk)
-
-    def upload_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
-        return store.upload_pack(batch, cache, on_bytes)
-
-    small = [i for i in items if i.size < PACK_MAX]
-    packed = transfer.run_batches(
-        store.pack_groups(small),
-        upload_pack,
-        jobs=store.jobs,
-        progress=ws.progress,
-        description=description,
-    )
-    single = transfer.run(
-        [i for i in items if i.size >= PACK_MAX],
-        upload,
-        jobs=store.jobs,
-        progress=ws.progress,
-        description=description,
-    )
-    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
+    """Upload cache objects as the transfer policy says (gitml.remote.policy)."""
+    return policy.upload_all(store, ws.cache, items, ws.progress, description, chunk=chunk)
 
 
 def download_all(
     ws: Workspace, store: RemoteStore, items: list[Item], description: str
 ) -> transfer.Outcome:
-    """Packed objects pack by pack (whole or in ranges), the others one by one."""
-    cache = ws.cache
-
-    def download(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.download(item.oid, item.size, cache, on_bytes, item.label)
-
-    def download_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
-        return store.download_pack(batch, cache, on_bytes)
-
-    batches, rest = store.pack_batches(items)
-    packed = transfer.run_batches(
-        batches, download_pack, jobs=store.jobs, progress=ws.progress, description=description
-    )
-    single = transfer.run(
-        rest, download, jobs=store.jobs, progress=ws.progress, description=description
-    )
-    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
+    """Fetch objects as the transfer policy says (gitml.remote.policy)."""
+    return policy.download_all(store, ws.cache, items, ws.progress, description)
 
 
 # Selecting outputs ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ from gitml.outputs import TrackedOutput, revision_outputs, workspace_outputs
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 _USERS_SHOWN = 10  # outputs named per object; the count says how many more
 

@@ -25,7 +25,7 @@ from gitml.errors import IntegrityError
 from gitml.hashing import Oid, hash_file, new_hasher
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 
 class Blob(Protocol):
