@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gitml.errors import ObjectNotFoundError
 from gitml.manifest import Manifest, parse_manifest
+from gitml.ops.pipeline_sync import runs_missing
 from gitml.ops.sync import (
     complete_dirs,
     plan_objects,
@@ -90,7 +91,5 @@ def remote_status(
                 )
             )
     if not user_paths:
-        from gitml.ops.pipeline_sync import runs_missing
-
         status.runs_missing = runs_missing(ws, store)
     return status
