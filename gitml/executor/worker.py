@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitml import fsutil
 from gitml.cache import Cache
@@ -35,13 +34,13 @@ from gitml.pipeline.model import LockedPath
 from gitml.pipeline.shell import shell_argv
 from gitml.progress import NullProgress
 from gitml.remote import pool as transfer
+from gitml.remote.config import RemoteConfig
 from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
+from gitml.remote.store import RemoteStore, open_remote
 from gitml.restore import place_fresh
 from gitml.scan import observe
 from gitml.state import StateDB
-
-if TYPE_CHECKING:
-    from gitml.remote.store import RemoteStore
 
 _PLACE = ("reflink", "copy")  # a command may edit its inputs: never link them to the cache
 _STORE = ("reflink", "hardlink", "copy")  # the scratch copy of an out is deleted afterwards
@@ -108,9 +107,6 @@ def _open_store(spec: StoreSpec, scratch: Path) -> tuple[Cache, RemoteStore | No
             raise PipelineError(f"the cache {spec.location} is not on this worker")
         folder.mkdir(exist_ok=True)
         return Cache(folder), None
-    from gitml.remote.config import RemoteConfig
-    from gitml.remote.store import open_remote
-
     cache = Cache(scratch / "cache")
     store = open_remote(RemoteConfig(spec.name, spec.location, spec.options), scratch)
     store.attach_cache(cache)
@@ -137,8 +133,6 @@ def _fetch(cache: Cache, remote: RemoteStore | None, items: list[Item]) -> None:
 
 
 def _materialise(action: Action, root: Path, cache: Cache, remote: RemoteStore | None) -> None:
-    from gitml.remote.sizes import SMALL_MAX
-
     linker = fsutil.Linker(_PLACE)
     # Manifests first (their size is unknown here: the streamed path suits any size).
     _fetch(cache, remote, [Item(i.oid, SMALL_MAX, i.path) for i in action.inputs if i.is_dir])

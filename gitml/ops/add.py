@@ -32,7 +32,7 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
-    from gitml.pipeline.project import load_pipelines
+    from gitml.pipeline.project import load_pipelines  # lazy: only for new outputs
 
     pipeline = load_pipelines(ws.root)
     owner = pipeline.out_owner(relpath) if pipeline else None
@@ -127,7 +127,7 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
 
 def verify_schemas(ws: Workspace, relpaths: list[str]) -> None:
     """Refuse data that breaks the schema gitml.yaml declares for it (SPEC 7.5)."""
-    from gitml.tabular.checks import require_valid
+    from gitml.tabular.checks import require_valid  # lazy: the tabular stack is heavy
 
     require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
 
