@@ -13,11 +13,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import blake3
-
 from gitml import fsutil
 from gitml.errors import FormatError, IntegrityError, ObjectNotFoundError
-from gitml.hashing import ALGORITHM, Oid, hash_file
+from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file, hex_digest, new_hasher
 from gitml.manifest import Manifest, parse_manifest
 from gitml.state import stat_key
 
@@ -73,7 +71,7 @@ class Cache:
             return None
         stats.append(("", top))
         lines = sorted(f"{name}\0{st.st_ino}\0{st.st_mtime_ns}\n" for name, st in stats)
-        digest = blake3.blake3("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        digest = hex_digest("".join(lines).encode("utf-8", "surrogateescape"))
         return digest, max(st.st_mtime_ns for _, st in stats)
 
     def _absent(self, hexdigests: list[str]) -> list[str]:
@@ -110,7 +108,7 @@ class Cache:
         return fsutil.temp_name(self.tmp_dir)
 
     def add_bytes(self, data: bytes, oid: Oid | None = None) -> Oid:
-        actual = Oid(blake3.blake3(data).hexdigest())
+        actual = hash_bytes(data)
         if oid is not None and actual != oid:
             raise IntegrityError(f"object {oid} has content hashing to {actual}")
         self.add_hashed_bytes(data, actual)
@@ -266,7 +264,7 @@ class Cache:
 
     def load_manifest(self, oid: Oid) -> Manifest:
         data = self.read_bytes(oid)
-        actual = Oid(blake3.blake3(data).hexdigest())
+        actual = hash_bytes(data)
         if actual != oid:
             self.quarantine(oid)
             raise IntegrityError(f"cache object {oid} is corrupt (hashes to {actual}); removed it")
@@ -311,7 +309,7 @@ def _pipe(fin: int, fout: int) -> Oid:
     import queue
     import threading
 
-    hasher = blake3.blake3()
+    hasher = new_hasher()  # one thread: the writer thread has the other core
     free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
     full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
     for _ in range(_PIPE_BUFFERS):
@@ -353,8 +351,8 @@ def _pump(fin: int, fout: int, size: int) -> Oid:
         view = memoryview(data)
         while view:
             view = view[os.write(fout, view) :]
-        return Oid(blake3.blake3(data).hexdigest())
-    hasher = blake3.blake3()
+        return hash_bytes(data)
+    hasher = new_hasher(size)
     buffer = bytearray(_COPY_CHUNK)
     view = memoryview(buffer)
     while n := os.readv(fin, [buffer]):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gitml import __version__
-from gitml.cli.fast import GLOBAL_FLAGS, hoist_global_flags, report_failure
+from gitml.cli.common import GLOBAL_FLAGS, hoist_global_flags, report_failure
 
 app = typer.Typer(
     name="gitml",
