@@ -9,13 +9,15 @@ annotated tags in GTO's format spread over MODELS models: versions `NAME@vX.Y.Z`
     .venv/bin/python scripts/bench_registry.py --gto .gitml-test-venvs/gto/bin/gto
     .venv/bin/python scripts/bench_registry.py --sizes 1000 --reps 1 --skip-gto
 
-Prints a Markdown table of median wall times (each command a fresh process).
+Prints a Markdown table of median wall times (each command a fresh process) and the
+load average, since the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -82,11 +84,16 @@ def build(root: Path, tags: int) -> None:
 
 
 def timed(cmd: list[str], cwd: Path, reps: int) -> tuple[float, str]:
+    """Median wall time of `reps` runs after one untimed warm-up run. Bytecode may be
+    written (as after any `pip install`): an environment that sets
+    PYTHONDONTWRITEBYTECODE would otherwise recompile an editable install every run."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     times, out = [], ""
-    for _ in range(reps):
+    for rep in range(reps + 1):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+        if rep:
+            times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
         out = proc.stdout
@@ -103,6 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     gto = str(Path(args.gto).resolve())
     rows = []
+    load_before = " ".join(map(str, os.getloadavg()))
     for size in (int(s) for s in args.sizes.split(",")):
         root = Path(tempfile.mkdtemp(prefix="gitml-bench-registry-"))
         try:
@@ -120,6 +128,7 @@ def main() -> None:
             rows.append((n_tags, versions, ours, theirs))
         finally:
             shutil.rmtree(root, ignore_errors=True)
+    print(f"load average before/after: {load_before} / {' '.join(map(str, os.getloadavg()))}")
     print("| tags | versions | gitml model show --json (s) | gto show --json (s) | ratio |")
     print("|---:|---:|---:|---:|---:|")
     for n_tags, versions, ours, theirs in rows:

@@ -169,12 +169,14 @@ def show_models(
     as_json: JsonOpt = False,
 ) -> None:
     """Models, their versions (commit, date, path, content id, metrics) and stages."""
-    from gitml.registry.details import show
-    from gitml.registry.ops import RegistryError
-    from gitml.registry.state import read
+    from gitml.registry.state import TagListing, read
 
     ws = ctx.obj.workspace()
-    registry = read(ws.root)
+    listing = TagListing(ws.root)  # git reads the tags while Python imports the rest
+    from gitml.registry.details import show
+    from gitml.registry.ops import RegistryError
+
+    registry = read(ws.root, listing)
     if name is not None and registry.model(name) is None:
         raise RegistryError(f"no model named '{name}' in the registry")
     document = show(ws, registry, name)
