@@ -141,7 +141,7 @@ def commit(
     stages, rest = stage_targets(ws, paths or [])
     results = do_commit(ws, rest, verify=not no_verify) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
-    staged = commit_stages(ws, stages if paths else None)
+    staged = commit_stages(ws, stages if paths else None, verify=not no_verify)
     for key, changed in staged.stages:
         if changed:
             c.say(f"Committed stage '{key}'")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gitml import transfer
 from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
-from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
+from gitml.executor.protocol import Action, ActionResult, InlineFile, OutSchema, StoreSpec
 from gitml.hashing import Oid
 from gitml.pipeline.model import LockedPath, Stage
 from gitml.pipeline.stale import Observed
@@ -85,11 +85,15 @@ class StageExecutor:
         self.run_id = uuid.uuid4().hex
 
     def action(self, ws: Workspace, stage: Stage, observed: Observed) -> Action:
+        from gitml.tabular.checks import schemas_of
+
         inputs, files = stage_inputs(ws, stage, observed, self.side.has)
+        schemas = schemas_of(ws, [o.path for o in stage.outs])
         return Action(
             stage=stage.name, cmd=stage.cmd, wdir=stage.wdir, env={"GITML_STAGE": stage.name},
             inputs=inputs, files=files, outs=tuple(o.path for o in stage.outs),
             store=self.side.spec, timeout=stage.resources.timeout, run_id=self.run_id,
+            schemas=tuple(OutSchema(o, s, text) for o, (s, text) in schemas.items()),
         )  # fmt: skip
 
     def run(self, ws: Workspace, stage: Stage, action: Action) -> Done:

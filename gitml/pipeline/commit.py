@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitml.errors import PipelineError
+from gitml.ops.add import verify_schemas
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks, load_pipelines
@@ -55,8 +56,9 @@ def stage_targets(ws: Workspace, paths: list[str]) -> tuple[list[str], list[str]
     return list(dict.fromkeys(stages)), rest
 
 
-def commit_stages(ws: Workspace, keys: list[str] | None) -> StageCommit:
-    """Record the named stages (None: every stage not frozen whose outs all exist)."""
+def commit_stages(ws: Workspace, keys: list[str] | None, *, verify: bool = True) -> StageCommit:
+    """Record the named stages (None: every stage not frozen whose outs all exist); with
+    `verify`, an out that breaks its declared schema stops the commit before its stage."""
     result = StageCommit()
     with ws.locked():
         pipeline = load_pipelines(ws.root)
@@ -92,6 +94,8 @@ def commit_stages(ws: Workspace, keys: list[str] | None) -> StageCommit:
                 if missing_params(observed):
                     name = missing_params(observed)[0]
                     raise PipelineError(f"stage '{key}': parameter '{name}' is missing")
+                if verify:
+                    verify_schemas(ws, [o.path for o in stage.outs])
                 locked = tuple(p for p in deps if p is not None)
                 runner._commit(stage, locked, param_values(observed))
                 result.stages.append((key, True))
