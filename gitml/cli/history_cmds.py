@@ -163,6 +163,8 @@ def gc(
         _say(ctx, f"Removed {done.tmp_removed} stale temporary files.")
     if done.markers_removed:
         _say(ctx, f"Dropped {done.markers_removed} run-cache entries.")
+    if done.profiles_removed:
+        _say(ctx, f"Removed {done.profiles_removed} stored data profiles.")
     if remote is not None:
         _say(ctx, f"Removed {done.remote_removed} objects from remote '{remote}'.")
 
@@ -187,6 +189,12 @@ def _report_plan(ctx: typer.Context, plan: Any, *, dry: bool, as_json: bool) -> 
         _say(ctx, f"{verb} {len(plan.stale_tmp)} temporary files older than a day.")
     if plan.drop_markers:
         _say(ctx, f"{verb} {len(plan.drop_markers)} run-cache entries.")
+    if plan.profiles_remove:
+        _say(
+            ctx,
+            f"{verb} {len(plan.profiles_remove)} stored data profiles whose data is not kept; "
+            f"keeping {plan.profiles_kept}.",
+        )
     if plan.remote is not None:
         if dry:
             for oid in plan.remote_remove:
@@ -203,7 +211,7 @@ def _interactive() -> bool:
 
 
 def _confirm_local(plan: Any, *, force: bool) -> None:
-    if force or not (plan.remove or plan.stale_tmp or plan.drop_markers):
+    if force or not (plan.remove or plan.stale_tmp or plan.drop_markers or plan.profiles_remove):
         return
     what = f"{len(plan.remove)} cache objects ({_human(plan.bytes)})"
     if not _interactive():

@@ -175,7 +175,7 @@ def profile_of(ws: Workspace, dataset: Dataset) -> tuple[Profile, str]:
     built = build_profile(dataset)
     if dataset.content_id is None:
         return built, "computed"
-    profile_store.save(ws.cache.root, dataset.content_id, built)
+    profile_store.save(ws.cache.root, dataset.content_id, built, owner=dataset.owner_id)
     return built, "built"
 
 
