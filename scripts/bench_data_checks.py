@@ -181,12 +181,21 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="gitml-bench-data-"))
     log = work / "bench.log"
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     rows = drift_part(args, work, log)
     if not args.skip_large:
         rows += large_part(args, work, log)
+    load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
     print("| run | wall s | CPU s | peak RSS MiB | exit |\n|---|---|---|---|---|")
     for name, wall, cpu, rss, code in rows:
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss} | {code} |")
+    peer = [r for r in rows if r[0].startswith("Evidently")]
+    if peer:
+        _, p_wall, p_cpu, p_rss, _ = peer[0]
+        print("\nRatios to Evidently (lower is better): wall, CPU, peak RSS")
+        for name, wall, cpu, rss, _ in rows[:2]:
+            print(f"- {name}: {wall / p_wall:.3f}, {cpu / p_cpu:.3f}, {rss / p_rss:.3f}")
     print(f"(log: {log})")
     if args.work is None:
         shutil.rmtree(work / "drift", ignore_errors=True)
