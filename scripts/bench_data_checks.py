@@ -123,7 +123,10 @@ def gitml_repo(folder: Path, gitml: str, log: Path) -> None:
     env = {**os.environ, **who, "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}
     shutil.copy(folder / "reference.parquet", folder / "live.parquet")
     subprocess.run([gitml, "add", "-q", "live.parquet"], cwd=folder, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
+    # Not -A: the reference and current Parquet files beside it are not for git.
+    subprocess.run(
+        ["git", "add", ".gitignore", ".gitml", "live.parquet.gitml"], cwd=folder, check=True
+    )
     subprocess.run(["git", "commit", "-qm", "reference"], cwd=folder, check=True, env=env)
     os.unlink(folder / "live.parquet")
     shutil.copy(folder / "current.parquet", folder / "live.parquet")
