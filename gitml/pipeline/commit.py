@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitml.errors import PipelineError
-from gitml.ops.add import verify_schemas
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks, load_pipelines
-from gitml.pipeline.repro import ReproOptions, _Runner
+from gitml.pipeline.repro import _Runner
+from gitml.pipeline.repro_plan import ReproOptions
 from gitml.pipeline.spec import Pipeline
 from gitml.pipeline.stale import why_stale
+from gitml.tabular.checks import refuse_invalid
 from gitml.workspace import Workspace
 
 
@@ -95,7 +96,7 @@ def commit_stages(ws: Workspace, keys: list[str] | None, *, verify: bool = True)
                     name = missing_params(observed)[0]
                     raise PipelineError(f"stage '{key}': parameter '{name}' is missing")
                 if verify:
-                    verify_schemas(ws, [o.path for o in stage.outs])
+                    refuse_invalid(ws, [o.path for o in stage.outs])
                 locked = tuple(p for p in deps if p is not None)
                 runner._commit(stage, locked, param_values(observed))
                 result.stages.append((key, True))

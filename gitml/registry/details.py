@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.errors import GitError, GitmlError
-from gitml.history import parse_revision_pointer, revision_outputs
+from gitml.outputs import parse_revision_pointer, revision_outputs
 from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.metrics import metrics_files
 from gitml.pipeline.params import flatten, parse

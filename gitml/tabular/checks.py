@@ -120,6 +120,12 @@ def require_valid(ws: Workspace, relpaths: list[str], why: str) -> None:
             )
 
 
+def refuse_invalid(ws: Workspace, relpaths: list[str]) -> None:
+    """What `gitml add` and `gitml commit` (of paths and of stages) do before recording
+    data: refuse any that breaks its declared schema."""
+    require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
+
+
 def schemas_of(ws: Workspace, relpaths: list[str]) -> dict[str, tuple[str, str]]:
     """{data path: (schema path, schema text)} for those of `relpaths` with a declared
     schema, each schema read and parsed here (an executor's worker gets the text)."""
