@@ -45,8 +45,11 @@ def diff(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Tracked outputs added, deleted, modified or renamed between two revisions (or a
-    revision and the work tree), down to files inside tracked directories."""
+    """Show outputs changed between two revisions or the work tree.
+
+    Lists tracked outputs added, deleted, modified or renamed, down to files inside
+    tracked directories.
+    """
     from gitml.ops.diff import diff as do_diff
 
     result = do_diff(ctx.obj.workspace(), rev_a, rev_b)
@@ -83,7 +86,10 @@ def ls(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Tracked outputs and their sizes, at a revision or in the work tree."""
+    """List tracked outputs and their sizes.
+
+    At a revision, or in the work tree.
+    """
     from gitml.ops.ls import ls as do_ls
     from gitml.repo import DataRepo
 
@@ -254,7 +260,10 @@ def get(
     jobs: Annotated[int, typer.Option("-j", "--jobs", min=1, help="Parallel downloads.")] = 4,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download a tracked output from another gitml repository, without cloning it."""
+    """Download a tracked output from another gitml repository.
+
+    The repository is not cloned.
+    """
     from gitml.ops.get import get as do_get
     from gitml.ui import make_progress
 

@@ -177,7 +177,10 @@ def repro(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
+    """Run the stages whose deps, params, outs or cmd changed.
+
+    Stages run in dependency order.
+    """
     from gitml.errors import StageFailedError
     from gitml.pipeline.repro import ReproOptions
     from gitml.pipeline.repro import repro as do_repro
@@ -280,7 +283,10 @@ def dag(
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Mermaid flowchart.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the stage graph (stages in run order, each with the stages it needs)."""
+    """Print the stage graph.
+
+    Stages in run order, each with the stages it needs.
+    """
     from gitml.pipeline.repro import load
 
     _, graph = load(_workspace(ctx))
@@ -374,11 +380,12 @@ def metrics_diff(
         bool, typer.Option("--notify", help="Send the report to [notify.*] when a gate fails.")
     ] = False,
 ) -> None:
-    """Metrics the stages declare, old -> new with the change, between two revisions.
+    """Compare the stages' metrics between two revisions.
 
-    A metrics file that is a cached stage out is read at a revision through its
-    gitml.lock, from the cache or, when the cache lacks it, the default remote.
-    With --fail-if it is a gate: exit 1 when any expression is true (SPEC 7.3).
+    Shows old -> new with the change. A metrics file that is a cached stage out is read
+    at a revision through its gitml.lock, from the cache or, when the cache lacks it,
+    the default remote. With --fail-if it is a gate: exit 1 when any expression is
+    true (SPEC 7.3).
     """
     from gitml.gates import parse_all
     from gitml.pipeline.metrics import diff, metrics_files_at, read_metrics

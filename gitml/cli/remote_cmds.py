@@ -196,7 +196,10 @@ def remote_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @remote_app.command("remove")
 def remote_remove(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Remove a remote from both config files (its data stays where it is)."""
+    """Remove a remote from both config files.
+
+    Its data stays where it is.
+    """
     from gitml import remote_config
     from gitml.config import edit_toml
     from gitml.errors import RemoteNotConfiguredError
@@ -336,8 +339,11 @@ def push(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload cache objects of tracked outputs and stage outs that the remote lacks, and
-    (unless PATHs are given) run-cache entries."""
+    """Upload the objects and run-cache entries a remote lacks.
+
+    Uploads cache objects of tracked outputs and stage outs that the remote lacks, and
+    (unless PATHs are given) run-cache entries.
+    """
     from gitml.ops.sync import push as do_push
 
     result = do_push(
@@ -387,8 +393,11 @@ def fetch(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download objects that tracked outputs need into the cache (the workspace is
-    untouched), and (unless PATHs are given) the remote's run-cache entries."""
+    """Download the objects outputs need into the cache.
+
+    The workspace is untouched. Unless PATHs are given, the remote's run-cache entries
+    are fetched too.
+    """
     from gitml.ops.sync import fetch as do_fetch
 
     result = do_fetch(
@@ -435,7 +444,11 @@ def pull(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch, then check out: make the workspace match the pointer files and gitml.lock."""
+    """Fetch, then check out the workspace.
+
+    Downloads what is missing, then makes the workspace match the pointer files and
+    gitml.lock.
+    """
     from gitml.ops.sync import pull as do_pull
 
     ws = _workspace(ctx)
@@ -457,15 +470,14 @@ def pull(
 # status --remote ---------------------------------------------------------------------------------
 
 
-def show_remote_status(
-    ctx: typer.Context, paths: list[str] | None, remote: str | None, as_json: bool
-) -> None:
-    """`gitml status --remote [NAME]`: what the remote lacks."""
+def show_remote_status(ctx: typer.Context, paths: list[str] | None, as_json: bool) -> None:
+    """`gitml status -r/--remote [NAME] [PATH]...`: what the remote lacks."""
     from gitml import remote_config
     from gitml.ops.sync import remote_status
 
     ws = _workspace(ctx)
-    if remote is None and paths:
+    remote = None
+    if paths:  # NAME, the optional value of -r, arrives as the first word
         names = {r.name for r in remote_config.all_remotes(ws.config)}
         if paths[0] in names and not (Path.cwd() / paths[0]).exists():
             remote, paths = paths[0], paths[1:]
