@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -57,12 +58,19 @@ def stage_add(
     desc: Annotated[str | None, typer.Option("--desc", help="Description.")] = None,
     force: Annotated[bool, typer.Option("-f", "--force", help="Overwrite the stage.")] = False,
 ) -> None:
-    """Add a stage to gitml.yaml (comments and formatting are kept)."""
+    """Add a stage to gitml.yaml (comments and formatting are kept).
+
+    The gitml.yaml of the current directory, as `dvc stage add` writes dvc.yaml there:
+    paths are relative to it, and the stage is addressed as DIR/gitml.yaml:NAME.
+    """
     import shlex
 
+    from gitml.pipeline import PIPELINE_FILE
     from gitml.pipeline.stage_edit import NewStage, add_stage
 
     ws = _workspace(ctx)
+    here = Path.cwd().resolve()
+    file = PIPELINE_FILE if here == ws.root else f"{ws.relpath('.')}/{PIPELINE_FILE}"
     cmd = command[0] if len(command) == 1 else shlex.join(command)
     stage = NewStage(
         name=name, cmd=cmd, deps=deps or [], params=params or [], outs=outs or [],
@@ -70,7 +78,7 @@ def stage_add(
         metrics_no_cache=metrics_no_cache or [], wdir=wdir, desc=desc,
     )  # fmt: skip
     with ws.locked():
-        add_stage(ws.root, stage, force=force)
+        add_stage(ws.root, stage, file=file, force=force)
     ctx.obj.say(f"Added stage '{name}' to gitml.yaml")
     _git_hint(ctx.obj, ["gitml.yaml"])
 
