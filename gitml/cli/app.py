@@ -10,6 +10,7 @@ import typer
 
 from gitml import __version__
 from gitml.cli.output import human_size as _human
+from gitml.cli.output import plural as _plural
 from gitml.cli.output import print_json as _print_json
 
 app = typer.Typer(
@@ -91,7 +92,7 @@ def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
     ws_files: list[str] = []
     for r in results:
         p = r.pointer
-        what = f"{p.nfiles} files, " if p.kind == "dir" else ""
+        what = f"{_plural(p.nfiles, 'file')}, " if p.kind == "dir" else ""
         state = verb if r.changed else "Unchanged"
         ctx.say(f"{state} {r.relpath} ({what}{_human(p.size)})")
         if r.changed:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from gitml.cli.output import human_size as _human
+from gitml.cli.output import plural as _plural
 from gitml.cli.output import print_json as _print_json
 from gitml.errors import GitmlError
 
@@ -47,10 +48,6 @@ def register(app: typer.Typer) -> None:
     app.command()(push)
     app.command()(fetch)
     app.command()(pull)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _runs(n: int) -> str:
