@@ -170,8 +170,8 @@ def _cache_report(ws: Any, report: Report) -> None:
 
 
 def _probe(ws: Any, probe: RemoteProbe) -> None:
-    from gitml import remote_config
-    from gitml.remote import open_remote
+    from gitml.remote import config as remote_config
+    from gitml.remote.store import open_remote
 
     started = time.monotonic()
     try:
@@ -189,7 +189,7 @@ def _probe(ws: Any, probe: RemoteProbe) -> None:
 
 
 def _remote_report(ws: Any, report: Report, timeout: float) -> None:
-    from gitml import remote_config
+    from gitml.remote import config as remote_config
 
     report.remotes = [
         RemoteProbe(r.name, r.url, r.is_default) for r in remote_config.all_remotes(ws.config)

@@ -36,7 +36,7 @@ class DvcDataMissing(GitmlError):
 @dataclass
 class DvcRemote:
     name: str
-    store: Any  # gitml.remote.RemoteStore: its fs and root, DVC's layout below the root
+    store: Any  # gitml.remote.store.RemoteStore: its fs and root, DVC's layout below the root
 
 
 class DvcStore:

@@ -14,10 +14,10 @@ from gitml.cache import Cache
 from gitml.errors import GitmlError, IntegrityError, ObjectNotFoundError, RemoteNotConfiguredError
 from gitml.hashing import Oid, hash_bytes
 from gitml.manifest import Manifest, parse_manifest
-from gitml.verified import CacheBlob, RemoteBlob, open_verified
+from gitml.remote.verified_stream import CacheBlob, RemoteBlob, open_verified
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 
 class ObjectSource:
@@ -108,7 +108,7 @@ class ObjectSource:
             return None
 
     def open(self, oid: Oid, size: int, label: str, mode: str = "rb", **text: Any) -> Any:
-        """A verifying stream of one file object (see gitml.verified)."""
+        """A verifying stream of one file object (see gitml.remote.verified_stream)."""
         if self.cache is not None and self.cache.exists(oid):
             blob: Any = CacheBlob(self.cache.path(oid), oid, label)
         else:

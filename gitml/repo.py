@@ -32,7 +32,7 @@ from gitml.objects import ObjectSource
 from gitml.workspace import GITML_DIR, Workspace
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
 
@@ -140,8 +140,8 @@ class DataRepo:
     # Reading -----------------------------------------------------------------------------
 
     def open_store(self, name: str | None = None) -> RemoteStore:
-        from gitml import remote_config
-        from gitml.remote import open_remote
+        from gitml.remote import config as remote_config
+        from gitml.remote.store import open_remote
 
         env = {k: v for k, v in os.environ.items() if not (self.foreign and k == "GITML_REMOTE")}
         try:

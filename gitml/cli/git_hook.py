@@ -67,8 +67,8 @@ def _pre_commit(ws: Workspace, strict: bool) -> None:
 
 
 def _pre_push(ws: Workspace, args: list[str], quiet: bool) -> None:
-    from gitml import remote_config
     from gitml.ops import prepush
+    from gitml.remote import config as remote_config
 
     env = os.environ
     if "PRE_COMMIT_REMOTE_NAME" in env:  # run by the pre-commit framework: refs in env

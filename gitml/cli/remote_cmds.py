@@ -120,9 +120,9 @@ def remote_add(
     local: LocalOpt = False,
 ) -> None:
     """Add a remote."""
-    from gitml import remote_config
     from gitml.config import edit_toml
     from gitml.errors import ConfigError
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     remote_config.check_name(name)
@@ -157,7 +157,7 @@ def remote_add(
 @remote_app.command("list")
 def remote_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List remotes (credentials are masked)."""
-    from gitml import remote_config
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     remotes = remote_config.all_remotes(ws.config)
@@ -197,9 +197,9 @@ def remote_remove(ctx: typer.Context, name: Annotated[str, typer.Argument()]) ->
 
     Its data stays where it is.
     """
-    from gitml import remote_config
     from gitml.config import edit_toml
     from gitml.errors import RemoteNotConfiguredError
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
@@ -230,9 +230,9 @@ def remote_default(
     unset: Annotated[bool, typer.Option("--unset", help="Clear the default.")] = False,
 ) -> None:
     """Show or set the default remote."""
-    from gitml import remote_config
     from gitml.config import edit_toml
     from gitml.errors import RemoteNotConfiguredError
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     if name is None and not unset:
@@ -262,9 +262,9 @@ def remote_modify(
     unset: Annotated[bool, typer.Option("--unset", help="Remove the option.")] = False,
 ) -> None:
     """Set or unset one option of a remote."""
-    from gitml import remote_config
     from gitml.config import edit_toml
     from gitml.errors import ConfigError, RemoteNotConfiguredError, UsageError
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
@@ -469,8 +469,8 @@ def pull(
 
 def show_remote_status(ctx: typer.Context, paths: list[str] | None, as_json: bool) -> None:
     """`gitml status -r/--remote [NAME] [PATH]...`: what the remote lacks."""
-    from gitml import remote_config
     from gitml.ops.sync import remote_status
+    from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     remote = None

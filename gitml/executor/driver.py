@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from gitml import transfer
 from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
 from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
 from gitml.hashing import Oid
 from gitml.pipeline.model import LockedPath, Stage
 from gitml.pipeline.stale import Observed
-from gitml.transfer import Item
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.cache import Cache
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 INLINE_MAX = 16 * 1024 * 1024  # bytes of files one action may carry itself
 _MISSING_HINTS = ("No such file", "not found", "cannot open", "can't open", "does not exist")
@@ -248,8 +248,8 @@ class RemoteSide:
     """Workers fetch inputs from and push outs to a gitml remote they reach themselves."""
 
     def __init__(self, ws: Workspace, remote: str | None) -> None:
-        from gitml import remote_config
         from gitml.ops.sync import open_store
+        from gitml.remote import config as remote_config
 
         config = remote_config.resolve(ws.config, ws.gitml_dir, remote)
         if remote_config.url_has_password(config.url):
@@ -300,7 +300,7 @@ class RemoteSide:
                 self.store.mark_complete(dep.oid)
 
     def receive(self, outs: tuple[LockedPath, ...], download: bool) -> None:
-        from gitml.remote import SMALL_MAX
+        from gitml.remote.sizes import SMALL_MAX
 
         if not download:
             present = self.store.present([o.oid for o in outs])

@@ -27,18 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import fsutil, transfer
+from gitml import fsutil
 from gitml.cache import Cache
 from gitml.errors import GitmlError, PipelineError, RemoteError
 from gitml.executor.protocol import Action, ActionResult, StoreSpec, tail
 from gitml.outputs import observe, place_dir, place_file
 from gitml.pipeline.model import LockedPath
 from gitml.progress import NullProgress
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
 from gitml.state import StateDB
-from gitml.transfer import Item
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 _PLACE = ("reflink", "copy")  # a command may edit its inputs: never link them to the cache
 _STORE = ("reflink", "hardlink", "copy")  # the scratch copy of an out is deleted afterwards
@@ -105,8 +106,8 @@ def _open_store(spec: StoreSpec, scratch: Path) -> tuple[Cache, RemoteStore | No
             raise PipelineError(f"the cache {spec.location} is not on this worker")
         folder.mkdir(exist_ok=True)
         return Cache(folder), None
-    from gitml.remote import open_remote
-    from gitml.remote_config import RemoteConfig
+    from gitml.remote.config import RemoteConfig
+    from gitml.remote.store import open_remote
 
     cache = Cache(scratch / "cache")
     store = open_remote(RemoteConfig(spec.name, spec.location, spec.options), scratch)
@@ -134,7 +135,7 @@ def _fetch(cache: Cache, remote: RemoteStore | None, items: list[Item]) -> None:
 
 
 def _materialise(action: Action, root: Path, cache: Cache, remote: RemoteStore | None) -> None:
-    from gitml.remote import SMALL_MAX
+    from gitml.remote.sizes import SMALL_MAX
 
     linker = fsutil.Linker(_PLACE)
     # Manifests first (their size is unknown here: the streamed path suits any size).

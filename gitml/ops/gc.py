@@ -38,7 +38,7 @@ from gitml.repo import DataRepo
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 MODES = ("default", "workspace", "all-commits")
 TMP_MAX_AGE = 24 * 3600
@@ -146,7 +146,7 @@ def plan(
 
 def _manifest_source(repo: DataRepo, ws: Workspace, remote: str | None) -> ObjectSource:
     """Manifests from the cache, else the named (or default) remote when there is one."""
-    from gitml import remote_config
+    from gitml.remote import config as remote_config
 
     has_remote = remote is not None or bool(remote_config.default_name(ws.config))
     opener = (lambda: repo.open_store(remote)) if has_remote else None

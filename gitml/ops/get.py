@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitml import transfer
 from gitml.errors import GitmlError, PathError
 from gitml.history import FileRef, Snapshot
 from gitml.objects import ObjectSource
 from gitml.paths import validate_relpath
 from gitml.progress import NullProgress, Progress
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
 from gitml.repo import DataRepo
-from gitml.transfer import Item
 
 _CHUNK = 1024 * 1024
 

@@ -70,8 +70,8 @@ class _Migrator:
         self.store = DvcStore([cache_dir], self._remote() if fetch else None)
 
     def _remote(self) -> DvcRemote:
-        from gitml.remote import open_remote
-        from gitml.remote_config import RemoteConfig
+        from gitml.remote.config import RemoteConfig
+        from gitml.remote.store import open_remote
 
         name = self.config.default_remote
         if name is None or name not in self.config.remotes:
@@ -228,7 +228,7 @@ class _Migrator:
         )
 
     def remotes(self) -> None:
-        from gitml import remote_config
+        from gitml.remote import config as remote_config
 
         configured = {r.name for r in remote_config.all_remotes(self.ws.config)}
         for name, options in self.config.remotes.items():

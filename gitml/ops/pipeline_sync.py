@@ -15,18 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gitml import transfer
 from gitml.errors import GitmlError, IntegrityError, ObjectNotFoundError, PipelineError
 from gitml.hashing import Oid
 from gitml.pointer import Pointer
-from gitml.transfer import Item
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.cache import Cache
     from gitml.pipeline.model import LockEntry
     from gitml.pipeline.repro import ReproOptions
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 ENTRY_LABEL = "run-cache entry"
 
@@ -224,7 +224,7 @@ class RemoteRunSource:
                     self.sizes[out.oid] = out.size
 
     def fetch_objects(self, oids: list[Oid]) -> None:
-        from gitml.remote import SMALL_MAX
+        from gitml.remote.sizes import SMALL_MAX
 
         cache = self.ws.cache
         wanted = [oid for oid in dict.fromkeys(oids) if not cache.exists(oid)]

@@ -8,16 +8,17 @@ Only objects the other side lacks move. What a remote has is learnt from one lis
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gitml import fsutil, git, transfer
+from gitml import fsutil, git
 from gitml.errors import DirtyWorkspaceError, ObjectNotFoundError, PathError
 from gitml.hashing import Oid, hash_file
 from gitml.manifest import Manifest, parse_manifest
 from gitml.pointer import Pointer
-from gitml.transfer import Item
+from gitml.remote import pool as transfer
+from gitml.remote.pool import Item
 from gitml.workspace import Workspace
 
 Failure = tuple[Item, str]
@@ -25,7 +26,7 @@ Failure = tuple[Item, str]
 if TYPE_CHECKING:
     from gitml.ops.checkout import CheckoutResult
     from gitml.ops.pipeline_sync import RunSync
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ class RemoteStatus:
 
 
 def open_store(ws: Workspace, name: str | None, jobs: int | None) -> RemoteStore:
-    from gitml import remote_config
-    from gitml.remote import open_remote
+    from gitml.remote import config as remote_config
+    from gitml.remote.store import open_remote
 
     config = remote_config.resolve(ws.config, ws.gitml_dir, name)
     store = open_remote(config, ws.root, jobs)
@@ -130,56 +131,19 @@ def open_store(ws: Workspace, name: str | None, jobs: int | None) -> RemoteStore
 def upload_all(
     ws: Workspace, store: RemoteStore, items: list[Item], description: str, *, chunk: bool
 ) -> transfer.Outcome:
-    """Small objects in packs (in the given order, so one output's files share packs),
-    the others one by one (chunked when large and `chunk`)."""
-    from gitml.remote import PACK_MAX
+    """Upload cache objects as the transfer policy says (gitml.remote.policy)."""
+    from gitml.remote import policy
 
-    cache = ws.cache
-
-    def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.upload(item.oid, cache.path(item.oid), item.size, on_bytes, chunk=chunk)
-
-    def upload_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
-        return store.upload_pack(batch, cache, on_bytes)
-
-    small = [i for i in items if i.size < PACK_MAX]
-    packed = transfer.run_batches(
-        store.pack_groups(small),
-        upload_pack,
-        jobs=store.jobs,
-        progress=ws.progress,
-        description=description,
-    )
-    single = transfer.run(
-        [i for i in items if i.size >= PACK_MAX],
-        upload,
-        jobs=store.jobs,
-        progress=ws.progress,
-        description=description,
-    )
-    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
+    return policy.upload_all(store, ws.cache, items, ws.progress, description, chunk=chunk)
 
 
 def _download_all(
     ws: Workspace, store: RemoteStore, items: list[Item], description: str
 ) -> transfer.Outcome:
-    """Packed objects pack by pack (whole or in ranges), the others one by one."""
-    cache = ws.cache
+    """Fetch objects as the transfer policy says (gitml.remote.policy)."""
+    from gitml.remote import policy
 
-    def download(item: Item, on_bytes: Callable[[int], None]) -> None:
-        store.download(item.oid, item.size, cache, on_bytes, item.label)
-
-    def download_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
-        return store.download_pack(batch, cache, on_bytes)
-
-    batches, rest = store.pack_batches(items)
-    packed = transfer.run_batches(
-        batches, download_pack, jobs=store.jobs, progress=ws.progress, description=description
-    )
-    single = transfer.run(
-        rest, download, jobs=store.jobs, progress=ws.progress, description=description
-    )
-    return transfer.Outcome(packed.done + single.done, packed.failed + single.failed)
+    return policy.download_all(store, ws.cache, items, ws.progress, description)
 
 
 def _select(

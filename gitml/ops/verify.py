@@ -26,7 +26,7 @@ from gitml.manifest import Manifest, parse_manifest
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 _USERS_SHOWN = 10  # outputs named per object; the count says how many more
 

@@ -63,7 +63,7 @@ from gitml.workspace import Workspace
 if TYPE_CHECKING:
     from gitml.manifest import Manifest
     from gitml.pipeline.spec import Pipeline
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 
 _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")

@@ -18,7 +18,7 @@ from gitml.tabular.profile import FORMAT, Profile
 from gitml.tabular.profile_store import PROFILES_DIR, profile_relpath, save
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
     from gitml.workspace import Workspace
 
 

@@ -188,7 +188,7 @@ def test_status_remote_quiet_exit_code(tmp_path: Path, folder_remote: Configure)
 def test_status_remote_same_answer_without_light_s3_reads(
     tmp_path: Path, s3_remote: Configure
 ) -> None:
-    """gitml.s3_reads answers status --remote; s3fs alone (GITML_S3_LIGHT_READS=0) must
+    """gitml.remote.s3_reads answers status --remote; s3fs alone (GITML_S3_LIGHT_READS=0) must
     agree at every step."""
     src, name = _source(tmp_path, s3_remote)
     through_s3fs = {"GITML_S3_LIGHT_READS": "0"}

@@ -1,4 +1,4 @@
-"""gitml.s3_reads against real S3 endpoints: answers equal to s3fs's, signatures accepted by
+"""gitml.remote.s3_reads against real S3 endpoints: answers equal to s3fs's, signatures accepted by
 a server that verifies them, and everything unexpected left to s3fs."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from gitml.errors import RemoteAuthError, RemoteFormatError, RemoteNotFoundError
-from gitml.remote import _s3_kwargs, open_remote
-from gitml.remote_config import RemoteConfig
-from gitml.s3_reads import S3FS, Declined, S3Reader, reader_for
+from gitml.remote.config import RemoteConfig
+from gitml.remote.s3 import S3FS
+from gitml.remote.s3 import s3_kwargs as _s3_kwargs
+from gitml.remote.s3_reads import Declined, S3Reader, reader_for
+from gitml.remote.store import open_remote
 from tests.s3_endpoint import S3_ENV, S3Endpoint, free_port
 
 KEYS = [

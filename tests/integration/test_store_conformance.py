@@ -12,9 +12,11 @@ import pytest
 from gitml.cache import Cache
 from gitml.errors import IntegrityError, ObjectNotFoundError, RemoteFormatError
 from gitml.hashing import Oid, hash_bytes
-from gitml.remote import FORMAT, MARKER, SMALL_MAX, RemoteStore, open_remote
-from gitml.remote_config import RemoteConfig
-from gitml.transfer import Item
+from gitml.remote.config import RemoteConfig
+from gitml.remote.layout import FORMAT, MARKER
+from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
+from gitml.remote.store import RemoteStore, open_remote
 from tests.s3_endpoint import S3Endpoint
 
 BACKENDS = ["folder", "memory", "s3"]
@@ -242,7 +244,7 @@ def test_packs_round_trip_with_whole_and_ranged_reads(
 def test_chunked_file_round_trip_and_dedup(
     store: RemoteStore, cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gitml.remote as remote_module
+    import gitml.remote.sizes as remote_module
 
     monkeypatch.setattr(remote_module, "CHUNK_MIN", 1024 * 1024)
     monkeypatch.setattr(remote_module, "PACK_SIZE", 2 * 1024 * 1024)
@@ -304,7 +306,7 @@ def test_repack_keeps_live_objects_and_drops_dead_ones(store: RemoteStore, cache
 def test_repack_keeps_chunks_of_live_files_only(
     store: RemoteStore, cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gitml.remote as remote_module
+    import gitml.remote.sizes as remote_module
 
     monkeypatch.setattr(remote_module, "CHUNK_MIN", 1024 * 1024)
     store.prepare_write()

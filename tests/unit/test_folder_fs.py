@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitml.folder_fs import FolderFS
+from gitml.remote.folder import FolderFS
 
 
 def test_writes_create_parents_and_reads_return_ranges(tmp_path: Path) -> None:

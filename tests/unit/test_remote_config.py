@@ -18,8 +18,7 @@ from gitml.errors import (
     RemotePermissionError,
     RemoteUnreachableError,
 )
-from gitml.remote import _s3_kwargs, translate
-from gitml.remote_config import (
+from gitml.remote.config import (
     all_remotes,
     check_tracked_config,
     default_name,
@@ -29,6 +28,8 @@ from gitml.remote_config import (
     resolve,
     url_has_password,
 )
+from gitml.remote.failures import translate
+from gitml.remote.s3 import s3_kwargs as _s3_kwargs
 
 
 @pytest.mark.parametrize(

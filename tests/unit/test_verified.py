@@ -1,5 +1,5 @@
-"""gitml.verified: a verifying stream reads like the plain file when the bytes are right,
-and never ends cleanly when they are wrong."""
+"""gitml.remote.verified_stream: a verifying stream reads like the plain file when the
+bytes are right, and never ends cleanly when they are wrong."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gitml.errors import IntegrityError
 from gitml.hashing import hash_bytes
-from gitml.verified import CacheBlob, open_verified
+from gitml.remote.verified_stream import CacheBlob, open_verified
 
 Op = tuple[str, int, int]
 ops = st.lists(

@@ -27,7 +27,7 @@ from gitml.errors import IntegrityError
 from gitml.hashing import Oid, hash_file
 
 if TYPE_CHECKING:
-    from gitml.remote import RemoteStore
+    from gitml.remote.store import RemoteStore
 
 
 class Blob(Protocol):

@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 _S3FS_KWARGS = {
@@ -302,59 +302,3 @@ def _is_connection_failure(exc: BaseException) -> bool:
     return isinstance(
         exc, (errors.NewConnectionError, errors.ConnectTimeoutError, errors.ReadTimeoutError)
     )
-
-
-class S3FS:
-    """What RemoteStore needs of s3fs: `cat_file`, `ls` and `find` through an S3Reader while
-    it answers, everything else (and every read after one it declined) through s3fs, built
-    on first use."""
-
-    def __init__(self, reader: S3Reader | None, make_full: Callable[[], Any]) -> None:
-        self._reader = reader
-        self._make_full = make_full
-        self._full: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def full(self) -> Any:
-        with self._lock:
-            if self._full is None:
-                self._full = self._make_full()
-            return self._full
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.full, name)
-
-    def _try(self, read: Callable[[S3Reader], Any]) -> tuple[bool, Any]:
-        reader = self._reader
-        if reader is None:
-            return False, None
-        try:
-            return True, read(reader)
-        except Declined:
-            self._reader = None
-            return False, None
-
-    def cat_file(
-        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
-    ) -> bytes:
-        done, data = self._try(lambda reader: reader.get(path, start, end))
-        if done:
-            return bytes(data)
-        return bytes(self.full.cat_file(path, start=start, end=end, **kwargs))
-
-    def ls(self, path: str, detail: bool = False, **kwargs: Any) -> list[Any]:
-        if not detail:
-            done, names = self._try(lambda reader: reader.ls(path))
-            if done:
-                return list(names)
-        return list(self.full.ls(path, detail=detail, **kwargs))
-
-    def find(self, path: str, **kwargs: Any) -> list[Any]:
-        if not kwargs:
-            done, names = self._try(lambda reader: reader.find(path))
-            if done:
-                return list(names)
-        return list(self.full.find(path, **kwargs))

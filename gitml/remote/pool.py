@@ -1,4 +1,6 @@
-"""The transfer queue: runs one function per object on a thread pool, with progress.
+"""The transfer pool: runs one function per object (or per batch of objects, such as a
+pack) on a thread pool, with progress. It knows nothing of remotes: what each call does
+is the caller's (gitml.remote.policy decides that for pushes and fetches).
 
 Per-object problems (a corrupt or missing object) are collected and the rest go on;
 anything else (unreachable, credentials, permission, disk full) stops the queue at once.
