@@ -237,8 +237,7 @@ class RemoteStore:
         `chunk`, a file of CHUNK_MIN bytes or more goes up as packed chunks."""
         if chunk and size >= sizes.CHUNK_MIN and not self.whole_objects:
             with self._large:
-                self.chunks.upload(oid, source, size)
-            on_bytes(size)
+                self.chunks.upload(oid, source, size, on_bytes)
             return
         self.loose.upload(oid, source, size, on_bytes)
 
