@@ -275,6 +275,8 @@ def remote_modify(
         raise UsageError("give a VALUE, or --unset without one")
     if unset and key == "url":
         raise UsageError("a remote needs a url; use 'gitml remote remove' to drop it")
+    if key == "layout" and value is not None and value not in remote_config.LAYOUTS:
+        raise UsageError(f"layout {value[:40]!r}: use 'packed' or 'whole'")
     if not local and not unset:
         if remote_config.is_credential_key(key):
             raise ConfigError(

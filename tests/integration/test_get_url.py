@@ -6,6 +6,7 @@ object readable by URL. On a folder remote and on S3 (moto's server)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,11 @@ def test_get_url_only_where_the_whole_object_is(remote: tuple[Path, Remote]) -> 
 
 def test_a_bad_layout_value_is_refused(remote: tuple[Path, Remote]) -> None:
     root, store = remote
-    run_gitml("remote", "modify", store.name, "layout", "flat", cwd=root)
+    typo = run_gitml("remote", "modify", store.name, "layout", "flat", cwd=root, check=False)
+    assert typo.returncode == 2 and "layout 'flat': use 'packed' or 'whole'" in typo.stderr
+    config = root / ".gitml" / "config"  # edited by hand
+    text = re.sub(r"(?m)^(url = .*)$", r'\1\nlayout = "flat"', config.read_text())
+    config.write_text(text)
     write(root / "a.txt", b"a")
     run_gitml("add", "a.txt", cwd=root)
     result = run_gitml("push", cwd=root, check=False)
