@@ -167,9 +167,9 @@ def hash_files(
                 f.oid = hash_bytes(data)
                 if on_small is not None:
                     on_small(f, data)
+                advance(size)
             else:  # BLAKE3 spreads each large file over all cores itself
-                f.oid = hash_file(f.path, size)
-            advance(size)
+                f.oid = hash_file(f.path, size, advance)  # the bar moves within the file
     for f in todo:
         assert f.oid is not None
         f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)

@@ -74,6 +74,9 @@ def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
         )
 
 
+_PROGRESS_WITHIN = 16 * 1024 * 1024  # files this large move the bar while they are stored
+
+
 def store_observed(ws: Workspace, observed: Observed) -> None:
     """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
@@ -84,8 +87,19 @@ def store_observed(ws: Workspace, observed: Observed) -> None:
     with ws.progress.task("Caching", total, unit="bytes") as task:
         for f in missing:
             assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
-            task.advance(f.st.st_size)
+            size, stat = f.st.st_size, f.st if f.settled else None
+            if size < _PROGRESS_WITHIN:
+                ws.cache.add_file(f.path, f.oid, linker, size, stat)
+                task.advance(size)
+                continue
+            heard = [0]  # a large file's bar moves as its bytes are verified
+
+            def advance(n: int, heard: list[int] = heard) -> None:
+                heard[0] += n
+                task.advance(n)
+
+            ws.cache.add_file(f.path, f.oid, linker, size, stat, advance)
+            task.advance(max(0, size - heard[0]))  # what was not hashed (e.g. a hardlink)
     if observed.manifest is not None:
         ws.cache.add_hashed_bytes(observed.manifest.render(), observed.manifest.oid())
     if link_types[0] == "symlink":
