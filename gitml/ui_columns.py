@@ -1,13 +1,14 @@
 """rich progress columns that follow each task's unit: a "bytes" task shows sizes and
 speed, any other unit (files, objects) a count. Sizes are binary (KiB, MiB, GiB), as in
-every summary gitml prints (gitml.cli.output.human_size)."""
+every summary gitml prints."""
 
 from __future__ import annotations
 
+from rich import filesize
 from rich.progress import DownloadColumn, MofNCompleteColumn, ProgressColumn, Task
 from rich.text import Text
 
-from gitml.cli.output import human_size
+_BINARY = ["B", "KiB", "MiB", "GiB", "TiB"]
 
 
 def _is_bytes(task: Task) -> bool:
@@ -35,4 +36,5 @@ class SpeedIfBytes(ProgressColumn):
         speed = task.finished_speed or task.speed
         if speed is None:
             return Text("?", style="progress.data.speed")
-        return Text(f"{human_size(int(speed))}/s", style="progress.data.speed")
+        unit, suffix = filesize.pick_unit_and_suffix(int(speed), _BINARY, 1024)
+        return Text(f"{speed / unit:.1f} {suffix}/s", style="progress.data.speed")
