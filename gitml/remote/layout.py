@@ -91,7 +91,8 @@ class Layout:
 
     @staticmethod
     def pack_id_of(path: str) -> str | None:
-        """The pack id of a `packs/` file name (`.idx` or `.pack`), None for other names."""
+        """The pack id of a `packs/<id>.idx` path: None for other names, `.pack` files
+        included (a pack counts once its index is written)."""
         return check_pack_name(str(path).rstrip("/").rsplit("/", 1)[-1])
 
     # Run-cache markers: (key, entry) -> path, path -> (key, entry) ---------------------

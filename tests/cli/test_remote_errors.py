@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, git, make_repo, run_gitml, write
-from tests.integration.test_s3_reads import verifying_endpoint
+from tests.integration.remote.test_s3_reads import verifying_endpoint
 from tests.s3_endpoint import S3Endpoint
 
 __all__ = ["verifying_endpoint"]
