@@ -38,8 +38,8 @@ def verify(
     Checks what the workspace (or every commit) needs. Names each missing or corrupt
     object and the outputs that use it; exits 1 if any.
     """
-    from gitml.ops.sync import open_store
     from gitml.ops.verify import verify as do_verify
+    from gitml.repo import open_store
 
     ws = ctx.obj.workspace()
     report = do_verify(
