@@ -12,7 +12,8 @@ from types import TracebackType
 import pytest
 
 from gitml.ops.add import add
-from gitml.ops.sync import pull, push
+from gitml.ops.pull import pull
+from gitml.ops.push import push
 from gitml.remote import sizes
 from gitml.workspace import Workspace
 from tests.conftest import git, make_repo, run_gitml, write
