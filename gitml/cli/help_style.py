@@ -1,5 +1,6 @@
-"""git-style value names in the help of the click commands typer builds: `PATH...`, `[REV]`,
-`URL PATH`, `--jobs N`, instead of typer's `{PATH}`, `{url} {path}` and `<int range>`."""
+"""git-style help for the click commands typer builds: value names `PATH...`, `[REV]`,
+`URL PATH`, `--jobs N` instead of typer's `{PATH}`, `{url} {path}` and `<int range>`, and
+command lists with each command's whole first sentence."""
 
 from __future__ import annotations
 
@@ -69,8 +70,22 @@ def _option_metavar(param: Any) -> str:
     return VALUE_NAMES.get(name, name.upper().replace("-", "_"))
 
 
+def _summary(help_text: str) -> str:
+    """The first sentence of the first paragraph (click would cut it at the column limit
+    with '...'; as `short_help` it wraps instead, at any terminal width)."""
+    words: list[str] = []
+    for word in help_text.split("\n\n")[0].split():
+        words.append(word)
+        if word.endswith("."):
+            break
+    return " ".join(words)
+
+
 def git_style(command: Any) -> Any:
-    """`command` and its subcommands, with git-style value names; returns `command`."""
+    """`command` and its subcommands, with git-style value names and whole one-sentence
+    summaries in command lists; returns `command`."""
+    if not command.short_help and command.help:
+        command.short_help = _summary(command.help)
     for param in command.params:
         if isinstance(param, typer.core.TyperArgument):
             param.metavar = _argument_metavar(param)

@@ -39,8 +39,8 @@ def _command_paths() -> Iterator[list[str]]:
 PATHS = list(_command_paths())
 
 
-def _help(path: list[str], tmp_path: Path) -> str:
-    env = {"COLUMNS": str(WIDTH), "NO_COLOR": "1", "TERM": "dumb"}
+def _help(path: list[str], tmp_path: Path, width: int = WIDTH) -> str:
+    env = {"COLUMNS": str(width), "NO_COLOR": "1", "TERM": "dumb"}
     result = run_gitml(*path, "--help", cwd=tmp_path, env=env)
     assert result.stderr == ""
     return result.stdout
@@ -117,3 +117,10 @@ def test_status_lists_remote_and_its_short_form_on_one_row(tmp_path: Path) -> No
     remote_rows = [r for r in rows if "--remote" in r or re.match(r"-r\b", r)]
     assert len(remote_rows) == 1 and remote_rows[0].startswith("-r, --remote "), rows
     assert "-r [NAME]" in remote_rows[0]
+
+
+def test_a_narrow_terminal_wraps_summaries_instead_of_cutting_them(tmp_path: Path) -> None:
+    rows = _rows(_sections(_help([], tmp_path, width=60))["Commands"])
+    assert len(rows) > 25
+    for row in rows:
+        assert row.endswith(".") and not row.endswith("..."), row
