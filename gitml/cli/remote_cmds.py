@@ -471,16 +471,24 @@ def pull(
 
 def show_remote_status(ctx: typer.Context, paths: list[str] | None, as_json: bool) -> None:
     """`gitml status -r/--remote [NAME] [PATH]...`: what the remote lacks."""
+    from gitml.errors import PathError
     from gitml.ops.remote_status import remote_status
     from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
     remote = None
+    names: set[str] = set()
     if paths:  # NAME, the optional value of -r, arrives as the first word
         names = {r.name for r in remote_config.all_remotes(ws.config)}
         if paths[0] in names and not (Path.cwd() / paths[0]).exists():
             remote, paths = paths[0], paths[1:]
-    result = remote_status(ws, remote, paths or None)
+    try:
+        result = remote_status(ws, remote, paths or None)
+    except PathError as exc:
+        if remote is None and paths and paths[0] not in names:  # `-r TYPO` reads as a path
+            known = ", ".join(sorted(names)) or "none"
+            raise PathError(f"{exc.message}, nor a configured remote (known: {known})") from None
+        raise
     if as_json:
         _print_json(result.to_json())
         return

@@ -4,6 +4,7 @@ one row per option with its short and long names together."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,15 @@ def test_a_narrow_terminal_wraps_summaries_instead_of_cutting_them(tmp_path: Pat
     assert len(rows) > 25
     for row in rows:
         assert row.endswith(".") and not row.endswith("..."), row
+
+
+def test_status_r_takes_an_optional_remote_name(repo: Path, tmp_path: Path) -> None:
+    run_gitml("remote", "add", "-d", "store", str(tmp_path / "store"), cwd=repo)
+    (repo / "a.txt").write_bytes(b"a")
+    run_gitml("add", "a.txt", cwd=repo)
+    for args in (["-r"], ["-r", "store"], ["--remote", "store"], ["--remote", "store", "a.txt"]):
+        doc = json.loads(run_gitml("status", *args, "--json", cwd=repo).stdout)
+        assert doc["remote"] == "store" and doc["missing_objects"] == 1, args
+    typo = run_gitml("status", "-r", "stor", cwd=repo, check=False)
+    assert typo.returncode == 1
+    assert "stor is not tracked by gitml, nor a configured remote (known: store)" in typo.stderr
