@@ -10,7 +10,7 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitml import fsutil
@@ -128,8 +128,10 @@ class Cache:
         linker: fsutil.Linker,
         size: int | None = None,
         hashed_stat: os.stat_result | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
+        `on_bytes` hears of a large file's bytes as they are verified (a progress bar).
 
         The stored copy (reflink/copy) is hashed again as it is written, so an object always
         matches its name even if the source changed after it was hashed. A hardlink shares
@@ -141,7 +143,9 @@ class Cache:
         for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                oid = self._store_as(source, tmp, link_type, size, (expected, hashed_stat))
+                oid = self._store_as(
+                    source, tmp, link_type, size, (expected, hashed_stat), on_bytes
+                )
             except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -166,6 +170,7 @@ class Cache:
         link_type: str,
         size: int | None,
         hashed: tuple[Oid, os.stat_result | None],
+        on_bytes: Callable[[int], None] | None = None,
     ) -> Oid | None:
         """Write `source` to a new read-only `tmp` with one link type; the id written.
 
@@ -175,22 +180,28 @@ class Cache:
         """
         if link_type == "reflink":
             fsutil.reflink(source, tmp, 0o444)
-            return hash_file(tmp)
+            return hash_file(tmp, on_bytes=on_bytes)
         if link_type == "hardlink":
             before = os.stat(source)
             expected, hashed_stat = hashed
             if hashed_stat is not None and stat_key(hashed_stat) == stat_key(before):
                 oid = expected
             else:
-                oid = hash_file(source, before.st_size)
+                oid = hash_file(source, before.st_size, on_bytes)
             os.link(source, tmp)
             fsutil.make_readonly(tmp)
             after = os.stat(tmp)
             same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
             return oid if same else None
-        return self._copy_hashing(source, tmp, size)
+        return self._copy_hashing(source, tmp, size, on_bytes)
 
-    def _copy_hashing(self, source: str | Path, tmp: Path, size: int | None) -> Oid:
+    def _copy_hashing(
+        self,
+        source: str | Path,
+        tmp: Path,
+        size: int | None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Oid:
         """Copy into a new read-only file and return the id of the bytes written.
 
         Big files are copied in the kernel (copy_file_range) and the copy is hashed from the
@@ -198,7 +209,7 @@ class Cache:
         """
         if size is not None and size >= _KERNEL_COPY_MIN:
             fsutil.copy_file(source, tmp, 0o444)
-            return hash_file(tmp)
+            return hash_file(tmp, on_bytes=on_bytes)
         with fsutil.translate_disk_full("the cache"):
             fin = os.open(source, os.O_RDONLY)
             try:

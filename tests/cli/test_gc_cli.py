@@ -143,7 +143,7 @@ def test_workspace_removes_old_versions(refs: Refs) -> None:
 
 def test_refuses_without_a_terminal_unless_forced(refs: Refs) -> None:
     result = run_gitml("gc", cwd=refs.root, check=False)
-    assert_user_error(result, "gc would delete 1 cache objects", "confirm with -f")
+    assert_user_error(result, "gc would delete 1 cache object (", "confirm with -f")
     assert cached(refs.root) == refs.everything
 
 
