@@ -13,7 +13,7 @@ from gitml.errors import PipelineError
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks, load_pipelines
-from gitml.pipeline.repro import _Runner
+from gitml.pipeline.repro import StageRunner
 from gitml.pipeline.repro_plan import ReproOptions
 from gitml.pipeline.spec import Pipeline
 from gitml.pipeline.stale import why_stale
@@ -67,7 +67,7 @@ def commit_stages(ws: Workspace, keys: list[str] | None, *, verify: bool = True)
             return result
         graph = build_graph(pipeline.stages.values(), pipeline.file)
         locks = Locks.load(ws.root, pipeline)
-        runner = _Runner(
+        runner = StageRunner(
             ws, pipeline, graph, locks, ReproOptions(), lambda _t: None, lambda _s, _l: None, None
         )
         named = keys is not None
