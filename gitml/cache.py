@@ -10,7 +10,7 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitml import fsutil
@@ -146,8 +146,10 @@ class Cache:
         linker: fsutil.Linker,
         size: int | None = None,
         hashed_stat: os.stat_result | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
+        `on_bytes` hears of a large file's bytes as they are verified (a progress bar).
 
         The stored copy (reflink/copy) is hashed again as it is written, so an object always
         matches its name even if the source changed after it was hashed. A hardlink shares
@@ -159,7 +161,9 @@ class Cache:
         for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                oid = self._store_as(source, tmp, link_type, size, (expected, hashed_stat))
+                oid = self._store_as(
+                    source, tmp, link_type, size, (expected, hashed_stat), on_bytes
+                )
             except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -213,6 +217,7 @@ class Cache:
         link_type: str,
         size: int | None,
         hashed: tuple[Oid, os.stat_result | None] | None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> Oid | None:
         """Write `source` to a new read-only `tmp` with one link type; the id written.
 
@@ -222,7 +227,7 @@ class Cache:
         """
         if link_type == "reflink":
             fsutil.reflink(source, tmp, 0o444)
-            return hash_file(tmp)
+            return hash_file(tmp, on_bytes=on_bytes)
         if link_type == "hardlink":
             before = os.stat(source)
             expected, hashed_stat = hashed or (None, None)
@@ -233,15 +238,21 @@ class Cache:
             ):
                 oid = expected
             else:
-                oid = hash_file(source, before.st_size)
+                oid = hash_file(source, before.st_size, on_bytes)
             os.link(source, tmp)
             fsutil.make_readonly(tmp)
             after = os.stat(tmp)
             same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
             return oid if same else None
-        return self._copy_hashing(source, tmp, size)
+        return self._copy_hashing(source, tmp, size, on_bytes)
 
-    def _copy_hashing(self, source: str | Path, tmp: Path, size: int | None) -> Oid:
+    def _copy_hashing(
+        self,
+        source: str | Path,
+        tmp: Path,
+        size: int | None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Oid:
         """Copy into a new read-only file and return the id of the bytes written: the
         source is read once, and every byte is hashed from the buffer it is written from."""
         with fsutil.translate_disk_full("the cache"):
@@ -249,7 +260,9 @@ class Cache:
             try:
                 fout = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
                 try:
-                    return _pump(fin, fout, os.fstat(fin).st_size if size is None else size)
+                    return _pump(
+                        fin, fout, os.fstat(fin).st_size if size is None else size, on_bytes
+                    )
                 finally:
                     os.close(fout)
             finally:
@@ -302,7 +315,7 @@ def _write_all(fd: int, data: memoryview) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _pipe(fin: int, fout: int) -> Oid:
+def _pipe(fin: int, fout: int, on_bytes: Callable[[int], None] | None = None) -> Oid:
     """Read into rotating buffers; this thread hashes each one while another writes the
     previous ones. Hashing (one BLAKE3 thread) and writing release the GIL, so a copy
     costs about the slower of the two rather than their sum."""
@@ -335,6 +348,8 @@ def _pipe(fin: int, fout: int) -> Oid:
                 break
             hasher.update(memoryview(buffer)[:n])
             full.put((buffer, n))
+            if on_bytes is not None:
+                on_bytes(n)
     finally:
         full.put(None)
         thread.join()
@@ -343,9 +358,9 @@ def _pipe(fin: int, fout: int) -> Oid:
     return Oid(hasher.hexdigest())
 
 
-def _pump(fin: int, fout: int, size: int) -> Oid:
+def _pump(fin: int, fout: int, size: int, on_bytes: Callable[[int], None] | None = None) -> Oid:
     if size >= _PIPE_MIN:
-        return _pipe(fin, fout)
+        return _pipe(fin, fout, on_bytes)
     if size < _COPY_CHUNK:
         data = os.read(fin, _COPY_CHUNK)
         view = memoryview(data)

@@ -188,11 +188,12 @@ def hash_files(
                 f.oid = hash_bytes(data)
                 if on_small is not None:
                     on_small(f, data)
+                advance(size)
             elif store_large is not None:
                 f.oid = store_large(f)
+                advance(size)
             else:  # BLAKE3 spreads each large file over all cores itself
-                f.oid = hash_file(f.path, size)
-            advance(size)
+                f.oid = hash_file(f.path, size, advance)  # the bar moves within the file
     for f in todo:
         assert f.oid is not None
         f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)
@@ -262,6 +263,9 @@ def object_executable(cache: Cache, oid: Oid) -> bool:
     return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
 
 
+_PROGRESS_WITHIN = 16 * 1024 * 1024  # files this large move the bar while they are stored
+
+
 def store_observed(ws: Workspace, observed: Observed) -> None:
     """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
@@ -272,8 +276,19 @@ def store_observed(ws: Workspace, observed: Observed) -> None:
     with ws.progress.task("Caching", total, unit="bytes") as task:
         for f in missing:
             assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
-            task.advance(f.st.st_size)
+            size, stat = f.st.st_size, f.st if f.settled else None
+            if size < _PROGRESS_WITHIN:
+                ws.cache.add_file(f.path, f.oid, linker, size, stat)
+                task.advance(size)
+                continue
+            heard = [0]  # a large file's bar moves as its bytes are verified
+
+            def advance(n: int, heard: list[int] = heard) -> None:
+                heard[0] += n
+                task.advance(n)
+
+            ws.cache.add_file(f.path, f.oid, linker, size, stat, advance)
+            task.advance(max(0, size - heard[0]))  # what was not hashed (e.g. a hardlink)
     if observed.manifest is not None:
         ws.cache.add_hashed_bytes(observed.manifest.render(), observed.manifest.oid())
     if link_types[0] == "symlink":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from gitml.cli.output import human_size
+from gitml.cli.output import human_size, plural
 
 
 def _say(quiet: bool, line: str) -> None:
@@ -26,7 +26,7 @@ def record(quiet: bool, results: list[Any], verb: str) -> None:
     ws_files: list[str] = []
     for r in results:
         p = r.pointer
-        what = f"{p.nfiles} files, " if p.kind == "dir" else ""
+        what = f"{plural(p.nfiles, 'file')}, " if p.kind == "dir" else ""
         state = verb if r.changed else "Unchanged"
         _say(quiet, f"{state} {r.relpath} ({what}{human_size(p.size)})")
         if r.changed:

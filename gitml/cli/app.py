@@ -17,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help, laid out as git's (see cli/help_style.py)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -97,7 +98,10 @@ def add(
         bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
     ] = False,
 ) -> None:
-    """Track files or directories: cache their bytes and write PATH.gitml pointers."""
+    """Track files or directories: cache them, write .gitml pointers.
+
+    The bytes go into the cache and each PATH gets a PATH.gitml pointer for git.
+    """
     from gitml.cli.add_cmd import show_add
 
     c: Ctx = ctx.obj
@@ -117,8 +121,11 @@ def commit(
         bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
     ] = False,
 ) -> None:
-    """Re-record changed tracked outputs in their pointer files, and stage outputs already
-    in the workspace in gitml.lock (the stage is not run)."""
+    """Record outputs that changed, without running anything.
+
+    Re-records changed tracked outputs in their pointer files, and stage outputs already
+    in the workspace in gitml.lock (the stage is not run).
+    """
     from gitml.ops.add import commit as do_commit
     from gitml.pipeline.commit import commit_stages, stage_targets
 
@@ -127,7 +134,7 @@ def commit(
     stages, rest = stage_targets(ws, paths or [])
     results = do_commit(ws, rest, verify=not no_verify) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
-    staged = commit_stages(ws, stages if paths else None)
+    staged = commit_stages(ws, stages if paths else None, verify=not no_verify)
     for key, changed in staged.stages:
         if changed:
             c.say(f"Committed stage '{key}'")
@@ -144,15 +151,23 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     remote: Annotated[
-        bool, typer.Option("--remote", help="List what a remote lacks instead: --remote [NAME].")
+        bool,
+        typer.Option(
+            "-r",
+            "--remote",
+            help="List what a remote lacks instead: -r [NAME] (default: core.remote).",
+        ),
     ] = False,
-    remote_name: Annotated[str | None, typer.Option("-r", help="Remote for --remote.")] = None,
 ) -> None:
-    """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
-    if remote or remote_name:
+    """Show outputs and stages that differ from what is recorded.
+
+    Lists tracked outputs whose workspace content differs from their pointer, and stale
+    stages. With --remote, lists what a remote lacks instead.
+    """
+    if remote:
         from gitml.cli.remote_cmds import show_remote_status
 
-        return show_remote_status(ctx, paths, remote_name, as_json)
+        return show_remote_status(ctx, paths, as_json)
     from gitml.cli.status_cmd import show_status
 
     c: Ctx = ctx.obj
@@ -203,7 +218,10 @@ def remove(
         bool, typer.Option("--outs", help="Also delete the data in the workspace.")
     ] = False,
 ) -> None:
-    """Stop tracking an output: remove its pointer and .gitignore entry (data stays)."""
+    """Stop tracking an output; its data stays.
+
+    Removes the output's pointer and .gitignore entry.
+    """
     from gitml.ops.move import remove as do_remove
 
     c: Ctx = ctx.obj
@@ -273,6 +291,13 @@ def command_names(typer_app: typer.Typer) -> list[str]:
     return names + [g.name or "" for g in typer_app.registered_groups]
 
 
+def build_command(typer_app: typer.Typer) -> Any:
+    """The click command for `typer_app`, with git-style value names in its help."""
+    from gitml.cli.help_style import git_style
+
+    return git_style(typer.main.get_command(typer_app))
+
+
 def _command_for(args: list[str]) -> Any:
     """The click command to run `args` with: only the named subcommand when it is known."""
     import copy
@@ -282,10 +307,10 @@ def _command_for(args: list[str]) -> Any:
     if module_name is not None:
         _register(module_name)
     elif "--help" in args or "-h" in args or (word is not None and word not in command_names(app)):
-        return typer.main.get_command(register_all())
+        return build_command(register_all())
     elif word is None:
         if "--version" not in args:
-            return typer.main.get_command(register_all())
+            return build_command(register_all())
         word = ""  # the eager --version callback exits before any command is looked up
     view = copy.copy(app)
     view.registered_commands = [
@@ -294,7 +319,7 @@ def _command_for(args: list[str]) -> Any:
         if (c.name or typer.main.get_command_name(c.callback.__name__)) == word  # type: ignore[union-attr]
     ]
     view.registered_groups = [g for g in app.registered_groups if g.name == word]
-    return typer.main.get_command(view)
+    return build_command(view)
 
 
 _hoist_global_flags = hoist_global_flags

@@ -179,9 +179,9 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
 
 def verify_schemas(ws: Workspace, relpaths: list[str]) -> None:
     """Refuse data that breaks the schema gitml.yaml declares for it (SPEC 7.5)."""
-    from gitml.tabular.checks import require_valid  # lazy: the tabular stack is heavy
+    from gitml.tabular.checks import refuse_invalid  # lazy: the tabular stack is heavy
 
-    require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
+    refuse_invalid(ws, relpaths)
 
 
 def add(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list[AddResult]:

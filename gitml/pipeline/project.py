@@ -81,14 +81,19 @@ def _combine(parsed: list[tuple[str, Pipeline]]) -> Pipeline | None:
     )
 
 
-def load_pipelines(root: Path) -> Pipeline | None:
+def load_pipelines(root: Path, pending: tuple[str, bytes] | None = None) -> Pipeline | None:
     """Every gitml.yaml of the workspace as one pipeline, or None when there is none.
 
-    This is the one loader for "all pipelines of the workspace"."""
+    This is the one loader for "all pipelines of the workspace". `pending`, (file, text):
+    a gitml.yaml about to be written, read as if it were there (`stage add` checks the
+    whole project with it before writing)."""
     parsed = []
-    for file in pipeline_files(root):
+    files = pipeline_files(root)
+    if pending is not None:
+        files = _root_first([*files, pending[0]])
+    for file in files:
         try:
-            data = read_bytes(root / file, file)
+            data = pending[1] if pending and file == pending[0] else read_bytes(root / file, file)
         except FileNotFoundError:
             continue
         except IsADirectoryError:
