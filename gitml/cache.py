@@ -181,7 +181,13 @@ class Cache:
             return
         raise OSError(f"no link type of {linker.link_types} could store {source}")
 
-    def store_file(self, source: str, linker: fsutil.Linker, st: os.stat_result) -> Oid:
+    def store_file(
+        self,
+        source: str,
+        linker: fsutil.Linker,
+        st: os.stat_result,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Oid:
         """Store a workspace file that has not been hashed yet, reading its bytes once (a
         copy is hashed as it is written); returns the id of the stored bytes.
 
@@ -192,7 +198,7 @@ class Cache:
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
                 self.tmp_dir.mkdir(parents=True, exist_ok=True)
-                oid = self._store_as(source, tmp, link_type, st.st_size, None)
+                oid = self._store_as(source, tmp, link_type, st.st_size, None, on_bytes)
                 if oid is None or stat_key(os.stat(source)) != stat_key(st):
                     raise IntegrityError(f"{source} changed while it was being added; add it again")
             except OSError as exc:

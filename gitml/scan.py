@@ -154,14 +154,15 @@ def hash_files(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
-    store_large: Callable[[ObservedFile], Oid] | None = None,
+    store_large: Callable[[ObservedFile, Callable[[int], None]], Oid] | None = None,
 ) -> None:
     """Fill in `oid` for every file, from the stat cache where it can be trusted.
 
     Small files are read and hashed one after another: with warm pages a thread pool was
     4x slower here (GIL hand-offs on every open/read/close of a 4 KiB file). `on_small`
     gets each small file's bytes as hashed, so `add` can store them without reading again;
-    `store_large` stores a large file and returns its id, hashing it as it is copied.
+    `store_large` stores a large file and returns its id, hashing it as it is copied (and
+    reporting its bytes to the progress callback it is given).
     """
     todo = []
     for f in files:
@@ -189,9 +190,8 @@ def hash_files(
                 if on_small is not None:
                     on_small(f, data)
                 advance(size)
-            elif store_large is not None:
-                f.oid = store_large(f)
-                advance(size)
+            elif store_large is not None:  # the bar moves as the copy is hashed
+                f.oid = store_large(f, advance)
             else:  # BLAKE3 spreads each large file over all cores itself
                 f.oid = hash_file(f.path, size, advance)  # the bar moves within the file
     for f in todo:
@@ -220,7 +220,7 @@ def observe(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
-    store_large: Callable[[ObservedFile], Oid] | None = None,
+    store_large: Callable[[ObservedFile, Callable[[int], None]], Oid] | None = None,
 ) -> Observed:
     try:
         st = os.lstat(path)

@@ -115,7 +115,9 @@ def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None
     return store
 
 
-def _large_store(ws: Workspace, previous: Pointer | None) -> Callable[[ObservedFile], Oid]:
+def _large_store(
+    ws: Workspace, previous: Pointer | None
+) -> Callable[[ObservedFile, Callable[[int], None]], Oid]:
     """Store each large file as it is hashed: one read of its bytes instead of a hash and
     then a copy that is hashed again. Not when the file is probably the one already
     recorded (same size, object cached): hashing it alone is then cheaper than a copy."""
@@ -128,10 +130,10 @@ def _large_store(ws: Workspace, previous: Pointer | None) -> Callable[[ObservedF
         else None
     )
 
-    def store(f: ObservedFile) -> Oid:
+    def store(f: ObservedFile, on_bytes: Callable[[int], None]) -> Oid:
         if f.st.st_size == recorded:
-            return hash_file(f.path, f.st.st_size)
-        return cache.store_file(f.path, linker, f.st)
+            return hash_file(f.path, f.st.st_size, on_bytes)
+        return cache.store_file(f.path, linker, f.st, on_bytes)
 
     return store
 
