@@ -13,11 +13,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import blake3
-
 from gitml import fsutil
 from gitml.errors import FormatError, IntegrityError, ObjectNotFoundError
-from gitml.hashing import ALGORITHM, Oid, hash_file
+from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file, new_hasher
 from gitml.manifest import Manifest, parse_manifest
 from gitml.state import stat_key
 
@@ -92,7 +90,7 @@ class Cache:
         return fsutil.temp_name(self.tmp_dir)
 
     def add_bytes(self, data: bytes, oid: Oid | None = None) -> Oid:
-        actual = Oid(blake3.blake3(data).hexdigest())
+        actual = hash_bytes(data)
         if oid is not None and actual != oid:
             raise IntegrityError(f"object {oid} has content hashing to {actual}")
         self.add_hashed_bytes(data, actual)
@@ -221,7 +219,7 @@ class Cache:
 
     def load_manifest(self, oid: Oid) -> Manifest:
         data = self.read_bytes(oid)
-        actual = Oid(blake3.blake3(data).hexdigest())
+        actual = hash_bytes(data)
         if actual != oid:
             self.quarantine(oid)
             raise IntegrityError(f"cache object {oid} is corrupt (hashes to {actual}); removed it")
@@ -260,8 +258,8 @@ def _pump(fin: int, fout: int, size: int) -> Oid:
         view = memoryview(data)
         while view:
             view = view[os.write(fout, view) :]
-        return Oid(blake3.blake3(data).hexdigest())
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 4 << 20 else 1)
+        return hash_bytes(data)
+    hasher = new_hasher(size)
     buffer = bytearray(_COPY_CHUNK)
     view = memoryview(buffer)
     while n := os.readv(fin, [buffer]):

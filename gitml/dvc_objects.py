@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import blake3
-
 from gitml.cache import Cache
 from gitml.errors import FormatError, GitmlError, IntegrityError
-from gitml.hashing import Oid
+from gitml.hashing import Oid, new_hasher
 from gitml.manifest import Entry, Manifest
 from gitml.paths import validate_relpath
 from gitml.pipeline.model import LockedPath
@@ -101,7 +99,7 @@ def import_file(store: DvcStore, cache: Cache, md5: str, legacy: bool, label: st
     """Copy DVC object `md5` into gitml's cache, verified; returns its gitml id."""
     plain = hashlib.md5()
     crlf = _Dos2Unix() if legacy else None
-    ours = blake3.blake3()
+    ours = new_hasher()
     tmp = cache.new_temp()
     try:
         with store.open(md5) as source, open(tmp, "wb") as target:

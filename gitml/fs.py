@@ -30,7 +30,7 @@ from typing import Any
 from fsspec.spec import AbstractFileSystem
 
 from gitml.errors import GitmlError
-from gitml.history import TrackedOutput
+from gitml.outputs import TrackedOutput
 from gitml.repo import DataRepo
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -144,7 +143,7 @@ def pointer_blobs(root: Path, commit: str) -> list[tuple[str, str]]:
 _HEX = frozenset("0123456789abcdef")
 
 
-def _is_object_id(text: str) -> bool:
+def is_object_id(text: str) -> bool:
     return len(text) in (40, 64) and _HEX.issuperset(text)
 
 
@@ -212,7 +211,7 @@ class CatFile:
         at most that many bytes of each object are kept in memory (the rest is skipped)."""
         import threading
 
-        unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
+        unique = [o for o in dict.fromkeys(object_ids) if is_object_id(o)]
         if not unique:
             return {}
         proc = self._start()
@@ -255,7 +254,7 @@ class CatFile:
 
     def read_path(self, commit: str, path: str) -> bytes | None:
         """A blob by `commit:path` (plain paths only: no newline), None if absent."""
-        if "\n" in path or not _is_object_id(commit):
+        if "\n" in path or not is_object_id(commit):
             raise ValueError("read_path needs a commit id and a path without newlines")
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
@@ -316,67 +315,6 @@ def head_commit(root: Path) -> str | None:
     if result.returncode != 0:
         return None
     return result.stdout.decode().strip() or None
-
-
-def all_ref_commits(root: Path) -> list[str]:
-    """Commits at the tips of every ref (branches, tags, remote-tracking, stash...) and HEAD."""
-    commits = ref_commits(root, "refs")
-    head = head_commit(root)
-    if head is not None:
-        commits.append(head)
-    return list(dict.fromkeys(commits))
-
-
-def stash_commits(root: Path) -> list[str]:
-    """Every stash entry with its index and untracked-files commits (`stash@{n}^2`, `^3`)."""
-    result = _run(["log", "-g", "--format=%H %P", "refs/stash", "--"], root, check=False)
-    if result.returncode != 0:
-        return []  # no stash
-    commits: list[str] = []
-    for line in result.stdout.decode().splitlines():
-        parts = line.split()
-        if parts:
-            commits.append(parts[0])
-            commits.extend(parts[2:])  # parts[1] is the commit the stash was made on
-    return list(dict.fromkeys(c for c in commits if _is_object_id(c)))
-
-
-def reachable_objects(
-    root: Path, *, all_commits: bool, commits: Sequence[str] = ()
-) -> list[tuple[str, str | None]]:
-    """(object id, path or None) of every object reachable from `commits` (their trees only,
-    `--no-walk`) or, with `all_commits`, from every commit of every ref and reflog; both
-    also list the objects of every worktree's index. git prints one path per object."""
-    args = ["rev-list", "--objects", "--indexed-objects"]
-    if all_commits:
-        args += ["--all", "--reflog"]
-    else:
-        args += ["--no-walk=unsorted", "--stdin"]
-    stdin = b"" if all_commits else "".join(c + "\n" for c in commits).encode()
-    out = run_bytes(root, args, input=stdin)
-    objects: list[tuple[str, str | None]] = []
-    for line in out.split(b"\n"):
-        object_id, sep, raw_path = line.partition(b" ")
-        text = object_id.decode("ascii", "replace")
-        if not _is_object_id(text):
-            continue  # a path with a newline in it continues on the next line
-        objects.append((text, os.fsdecode(raw_path) if sep else None))
-    return objects
-
-
-def object_sizes(root: Path, object_ids: list[str]) -> dict[str, tuple[str, int]]:
-    """{id: (type, size)} through one `git cat-file --batch-check`."""
-    unique = list(dict.fromkeys(object_ids))
-    if not unique:
-        return {}
-    request = "".join(o + "\n" for o in unique).encode()
-    out = run_bytes(root, ["cat-file", "--batch-check"], input=request)
-    sizes: dict[str, tuple[str, int]] = {}
-    for line in out.decode("utf-8", "replace").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2].isdigit():
-            sizes[parts[0]] = (parts[1], int(parts[2]))
-    return sizes
 
 
 def is_partial_clone(root: Path) -> bool:
@@ -493,7 +431,7 @@ def cat_blobs(root: Path, object_ids: list[str]) -> dict[str, bytes]:
     """{id: bytes} of many small objects through one `git cat-file --batch` run with all
     ids at once (half the time of a pipelined CatFile for ~10,000 pointer-sized blobs);
     ids git lacks are left out."""
-    unique = [o for o in dict.fromkeys(object_ids) if _is_object_id(o)]
+    unique = [o for o in dict.fromkeys(object_ids) if is_object_id(o)]
     if not unique:
         return {}
     out = read_bytes(

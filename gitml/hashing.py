@@ -57,6 +57,12 @@ def new_hasher(size_hint: int = 0) -> blake3.blake3:
     return blake3.blake3(max_threads=threads)
 
 
+def hex_digest(data: bytes) -> str:
+    """The BLAKE3 hex digest of bytes that are not stored content (run keys, pack ids,
+    checksums, fingerprints)."""
+    return str(blake3.blake3(data).hexdigest())
+
+
 def hash_bytes(data: bytes) -> Oid:
     return Oid(blake3.blake3(data).hexdigest())
 

@@ -1,385 +1,215 @@
-"""Observing tracked outputs in the workspace (scan, stat cache, parallel hashing) and
-materialising them from the cache."""
+"""Tracked outputs: what gitml tracks in the work tree or at any git revision (pointer
+files, then the cached stage outs of gitml.lock), the selection a user's paths make of
+them, and the files of a directory output. Every use case asks here.
+
+At a revision, nothing is checked out: pointer files come from `git ls-tree -r` and one
+long-lived `git cat-file --batch`; they are untrusted input, parsed strictly, and every
+error names `REV:path`. Directory manifests come from an ObjectSource (cache, then remote).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat as stat_mod
-import time
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitml import fsutil
-from gitml.cache import Cache
-from gitml.errors import PathError
-from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file
+from gitml import git, pipeline_refs, revisions
+from gitml.errors import FormatError, PathError
+from gitml.hashing import Oid
 from gitml.manifest import Entry, Manifest
-from gitml.paths import validate_name
-from gitml.pointer import Pointer
-from gitml.progress import Progress
-from gitml.state import StateDB
-from gitml.statscan import TEMP_PREFIX, fingerprint, scan_stats
+from gitml.paths import validate_relpath
+from gitml.pipeline.project import lock_outputs, lock_outputs_at
+from gitml.pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer, output_path_for, parse_pointer
+
+if TYPE_CHECKING:
+    from gitml.objects import ObjectSource
+    from gitml.workspace import Workspace
+
+WORKSPACE = "workspace"
 
 
-def sibling_temp(target: str | Path) -> str:
-    """A short temp name beside `target` (never derived from its name, which may be 255 bytes
-    already); scans skip names with TEMP_PREFIX."""
-    head = os.path.dirname(target)
-    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+@dataclass(frozen=True)
+class TrackedOutput:
+    path: str  # workspace-relative output path
+    pointer: Pointer
+    where: str  # names the pointer in messages: "v1:data.gitml", or "data.gitml"
+    subpaths: tuple[str, ...] | None = None  # a selection of paths inside a directory
 
 
-_SMALL = 4 * 1024 * 1024
+@dataclass(frozen=True)
+class FileRef:
+    """One file: a file output, or a file inside a directory output."""
 
-
-@dataclass
-class ObservedFile:
-    relpath: str  # workspace-relative
     path: str
-    st: os.stat_result
-    oid: Oid | None = None
-    executable: bool = False
-    linked_oid: Oid | None = None  # a symlink into the cache names its object
-    # oid was hashed from bytes that had stat `st`, outside the racy window: while the stat
-    # stays the same, so do the bytes
-    settled: bool = False
+    oid: Oid
+    size: int
+    executable: bool
+    output: TrackedOutput
 
 
-@dataclass
-class Observed:
-    kind: str  # "file" | "dir" | "missing"
-    files: list[ObservedFile] = field(default_factory=list)
-    manifest: Manifest | None = None
-
-    def pointer(self) -> Pointer:
-        if self.kind == "dir":
-            assert self.manifest is not None
-            return Pointer("dir", self.manifest.oid(), self.manifest.size, self.manifest.nfiles)
-        (only,) = self.files
-        assert only.oid is not None
-        return Pointer("file", only.oid, only.st.st_size, executable=only.executable)
-
-
-def _cache_symlink_oid(path: str, target: str, cache: Cache) -> Oid | None:
-    """The object a symlink points at, if it points into this cache."""
-    resolved = Path(os.path.normpath(os.path.join(os.path.dirname(path), target)))
-    base = cache.root / ALGORITHM
+def parse_revision_pointer(path: str, data: bytes, where: str) -> TrackedOutput:
+    """Parse a pointer blob read from git, validating the output path it implies."""
+    output = output_path_for(path)
     try:
-        rel = resolved.relative_to(base)
-    except ValueError:
-        return None
-    parts = rel.parts
-    if len(parts) == 2 and len(parts[0]) == 2 and len(parts[1]) == 62:
-        try:
-            return Oid.from_hex(parts[0] + parts[1])
-        except Exception:
-            return None
-    return None
+        validate_relpath(output, what=where)
+    except PathError as exc:
+        raise FormatError(str(exc)) from None
+    return TrackedOutput(output, parse_pointer(data, where), where)
 
 
-def _observe_one(relpath: str, path: str, st: os.stat_result, cache: Cache) -> ObservedFile:
-    if stat_mod.S_ISLNK(st.st_mode):
-        linked = _cache_symlink_oid(path, os.readlink(path), cache)
-        if linked is None:
-            raise PathError(f"{relpath}: is a symlink; gitml tracks regular files and directories")
-        real = os.stat(path)
-        executable = bool(real.st_mode & stat_mod.S_IXUSR)
-        return ObservedFile(
-            relpath, path, real, oid=linked, executable=executable, linked_oid=linked
-        )
-    if not stat_mod.S_ISREG(st.st_mode):
-        raise PathError(f"{relpath}: is not a regular file or directory")
-    return ObservedFile(relpath, path, st, executable=bool(st.st_mode & stat_mod.S_IXUSR))
+def revision_outputs(
+    root: Path, rev: str, cat: git.CatFile, *, pushable_only: bool = False
+) -> dict[str, TrackedOutput]:
+    """{output path: TrackedOutput} of every pointer committed at `rev` (anything
+    gitml.revisions.resolve accepts), then of the cached stage outs in its gitml.lock
+    (`pushable_only`: not those marked `push: false`)."""
+    commit = revisions.resolve(root, rev)
+    blobs = git.pointer_blobs(root, commit)
+    ids = [blob for _, blob in blobs]
+    git.prefetch_blobs(root, ids)
+    contents = cat.read_many(ids, limit=MAX_POINTER_BYTES + 1)  # a bigger one is refused
+    outputs: dict[str, TrackedOutput] = {}
+    for path, blob in blobs:
+        where = f"{rev}:{path}"
+        found = contents.get(blob)
+        if found is None:
+            raise FormatError(f"{where}: git cannot read this pointer file (object missing)")
+        tracked = parse_revision_pointer(path, found[1], where)
+        outputs[tracked.path] = tracked
+    for path, pointer, lock in lock_outputs_at(root, commit, pushable_only=pushable_only):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{rev}:{lock} ({path})"))
+    return dict(sorted(outputs.items()))
 
 
-def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFile]:
-    found: list[ObservedFile] = []
-    stack = [(root_relpath, root_path)]
-    while stack:
-        rel, directory = stack.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.startswith(TEMP_PREFIX):
-                    continue
-                child_rel = f"{rel}/{entry.name}"
-                validate_name(entry.name, child_rel, first=rel == root_relpath)
-                st = entry.stat(follow_symlinks=False)
-                mode = st.st_mode
-                if stat_mod.S_ISDIR(mode):
-                    stack.append((child_rel, entry.path))
-                elif stat_mod.S_ISREG(mode):  # the common case, without a call per file
-                    found.append(
-                        ObservedFile(
-                            child_rel, entry.path, st, executable=bool(mode & stat_mod.S_IXUSR)
-                        )
-                    )
-                else:
-                    found.append(_observe_one(child_rel, entry.path, st, cache))
+def workspace_outputs(ws: Workspace, *, pushable_only: bool = False) -> dict[str, TrackedOutput]:
+    """{output path: TrackedOutput} of the pointer files in the work tree, then the stage
+    outs recorded in its gitml.lock (`pushable_only`: not those marked `push: false`,
+    which never leave this machine)."""
+    outputs = {
+        relpath: TrackedOutput(relpath, ws.read_pointer(relpath), relpath + POINTER_SUFFIX)
+        for relpath in ws.tracked_outputs()
+    }
+    for path, pointer, lock in lock_outputs(ws.root, pushable_only=pushable_only):
+        outputs.setdefault(path, TrackedOutput(path, pointer, f"{lock} ({path})"))
+    return dict(sorted(outputs.items()))
+
+
+def recorded_lock_outs(root: Path) -> list[TrackedOutput]:
+    """Every out that a gitml.lock of the work tree records, also of stages its gitml.yaml
+    no longer declares: what `gc` must keep, a superset of the tracked stage outs."""
+    found = []
+    for name in pipeline_refs.lock_files(root):
+        lock = root / name
+        if lock.is_file():
+            for path, pointer in pipeline_refs.lock_outs(lock.read_bytes(), name):
+                found.append(TrackedOutput(path, pointer, f"{name}: {path}"))
     return found
 
 
-def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | None:
-    """The pointer a directory output would get, if its stat fingerprint is on record."""
-    try:
-        entries = scan_stats(relpath, str(path))
-    except OSError:
-        return None
-    known = state.get_dir(relpath, fingerprint(entries))
-    return Pointer("dir", *known) if known else None
-
-
-def hash_files(
-    files: list[ObservedFile],
-    state: StateDB,
-    progress: Progress,
-    on_small: Callable[[ObservedFile, bytes], None] | None = None,
-) -> None:
-    """Fill in `oid` for every file, from the stat cache where it can be trusted.
-
-    Small files are read and hashed one after another: with warm pages a thread pool was
-    4x slower here (GIL hand-offs on every open/read/close of a 4 KiB file). `on_small`
-    gets each small file's bytes as hashed, so `add` can store them without reading again.
-    """
-    todo = []
-    for f in files:
-        if f.oid is None:
-            f.oid = state.get(f.relpath, f.st)
-            if f.oid is None:
-                todo.append(f)
-            else:
-                f.settled = True
-    if not todo:
-        return
-    total = sum(f.st.st_size for f in todo)
-    # Judged against the time hashing started: a file last modified a racy window before
-    # that can only change again with a different mtime (timestamps are clock ticks).
-    started = time.time_ns()
-    with progress.task("Hashing", total, unit="bytes") as task:
-        advance, read_small, small_limit = task.advance, _read_small, _SMALL  # hot loop
-        for f in todo:
-            size = f.st.st_size
-            if size < small_limit:
-                data = read_small(f.path, size)
-                if len(data) != size:
-                    raise PathError(f"{f.relpath}: changed while it was being read; try again")
-                f.oid = hash_bytes(data)
-                if on_small is not None:
-                    on_small(f, data)
-            else:  # BLAKE3 spreads each large file over all cores itself
-                f.oid = hash_file(f.path, size)
-            advance(size)
-    for f in todo:
-        assert f.oid is not None
-        f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)
-
-
-def _read_small(path: str, size: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.read(fd, size + 1)  # one byte more shows a file that grew since its stat
-        while len(data) <= size:  # short reads (network filesystems) and growth
-            more = os.read(fd, _SMALL)
-            if not more:
-                break
-            data += more
-        return data
-    finally:
-        os.close(fd)
-
-
-def observe(
-    relpath: str,
-    path: Path,
-    cache: Cache,
-    state: StateDB,
-    progress: Progress,
-    on_small: Callable[[ObservedFile, bytes], None] | None = None,
-) -> Observed:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return Observed("missing")
-    if stat_mod.S_ISDIR(st.st_mode):
-        files = scan_dir(relpath, str(path), cache)
-        hash_files(files, state, progress, on_small)
-        prefix = len(relpath) + 1
-        entries = [
-            Entry(f.relpath[prefix:], f.oid, f.st.st_size, f.executable)  # type: ignore[arg-type]
-            for f in files
-        ]
-        manifest = Manifest.build(entries, from_filesystem=True)
-        # Only when every file's hash is settled (outside the racy window before it was
-        # read), and no symlinks (a symlink's f.st is its target's).
-        if all(f.settled and f.linked_oid is None for f in files):
-            state.put_dir(
-                relpath,
-                fingerprint((f.relpath, f.st) for f in files),
-                manifest.oid(),
-                manifest.size,
-                manifest.nfiles,
-                max((f.st.st_mtime_ns for f in files), default=0),
-            )
-        return Observed("dir", files, manifest)
-    observed = _observe_one(relpath, str(path), st, cache)
-    hash_files([observed], state, progress, on_small)
-    return Observed("file", [observed])
-
-
-def shares_inode_with_cache(f: ObservedFile, cache: Cache, oid: Oid) -> bool:
-    try:
-        return os.stat(cache.path(oid)).st_ino == f.st.st_ino and f.linked_oid is None
-    except FileNotFoundError:
-        return False
-
-
-# Materialising ----------------------------------------------------------------
-
-
-def object_executable(cache: Cache, oid: Oid) -> bool:
-    return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
-
-
-def _place(
-    cache: Cache,
-    oid: Oid,
-    target: str,
-    linker: fsutil.Linker,
-    executable: bool,
+def select(
+    outputs: Mapping[str, TrackedOutput],
+    rels: list[str] | None,
     *,
-    new: bool = False,
-) -> None:
-    """Put object `oid` at `target`.
-
-    An existing file is replaced atomically (temp name beside it, then rename). A `new`
-    file, journaled by the caller, is created in place: half the directory operations of
-    temp + rename, which dominate checkouts of many small files.
-    """
-    # A hardlink or symlink shows the object's own mode and cannot carry another
-    # executable bit: such a file gets a copy (or reflink) instead.
-    links_ok = not linker.may_link or object_executable(cache, oid) == executable
-    mode = 0o755 if executable else 0o644
-    if new:
-        try:
-            linker.place(cache.path(oid), target, mode, links_ok=links_ok)
-            return
-        except (FileExistsError, IsADirectoryError):
-            pass
-    tmp = sibling_temp(target)
-    try:
-        linker.place(str(cache.path(oid)), tmp, 0o755 if executable else 0o644, links_ok=links_ok)
-        try:
-            os.replace(tmp, target)
-        except IsADirectoryError:
-            fsutil.remove_path(Path(target))
-            os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@dataclass
-class PlaceResult:
-    placed: list[tuple[str, str, Oid]] = field(default_factory=list)  # (relpath, path, oid)
-    removed: list[str] = field(default_factory=list)
-
-
-def place_file(
-    cache: Cache, target: Path, oid: Oid, executable: bool, linker: fsutil.Linker
-) -> None:
-    if target.is_dir() and not target.is_symlink():
-        fsutil.remove_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _place(cache, oid, str(target), linker, executable)
-
-
-def place_dir(
-    cache: Cache,
-    relpath: str,
-    target: Path,
-    manifest: Manifest,
-    current: Iterable[ObservedFile],
-    linker: fsutil.Linker,
-    on_file: Callable[[int], None],
-    journal: Callable[[list[str]], None] | None = None,
-) -> PlaceResult:
-    """Make directory `target` hold exactly `manifest`'s files; only changed files are written.
-
-    Files that do not exist yet are first passed to `journal` (so an interrupted checkout
-    can tell its own half-written files from user edits), then created in place.
-    """
-    result = PlaceResult()
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        fsutil.remove_path(target)
-    target.mkdir(parents=True, exist_ok=True)  # an empty tracked directory has no entries
-    have = {f.relpath: f for f in current}
-    prefix = relpath + "/"
-    wanted = {prefix + e.relpath for e in manifest}
-    for rel, f in have.items():
-        if rel not in wanted:
-            fsutil.remove_path(f.path)
-            result.removed.append(rel)
-    top = str(target)
-    made: set[str] = set()
-    if journal is not None:
-        journal([prefix + e.relpath for e in manifest if prefix + e.relpath not in have])
-    for entry in manifest:
-        rel = prefix + entry.relpath
-        existing = have.get(rel)
-        if (
-            existing is not None
-            and existing.oid == entry.oid
-            and existing.linked_oid is None
-            and (
-                existing.executable == entry.executable
-                # chmod on a hardlink would change the cache object's mode: re-place instead
-                or not shares_inode_with_cache(existing, cache, entry.oid)
-            )
-        ):
-            if existing.executable != entry.executable:
-                fsutil.set_executable(existing.path, entry.executable)
-            on_file(entry.size)
+    context: str = "",
+    shown: Callable[[str], str] = str,
+) -> list[TrackedOutput]:
+    """The outputs that workspace-relative paths `rels` name (all when None): an output,
+    a folder holding outputs, or paths inside a directory output (`subpaths`)."""
+    if not rels:
+        return list(outputs.values())
+    whole: dict[str, None] = {}
+    inside: dict[str, list[str]] = {}
+    for rel in rels:
+        matches = [o for o in outputs if o == rel or o.startswith(rel + "/")]
+        if matches:
+            whole.update(dict.fromkeys(matches))
             continue
-        path = os.path.join(top, entry.relpath)
-        parent = os.path.dirname(path)
-        if parent not in made:
-            _make_parents(target, Path(parent))
-            made.add(parent)
-        _place(
-            cache,
-            entry.oid,
-            path,
-            linker,
-            entry.executable,
-            new=journal is not None and not existing,
-        )
-        result.placed.append((rel, path, entry.oid))
-        on_file(entry.size)
-    if result.removed:
-        _remove_empty_dirs(target)
-    return result
+        owner = next((o for o in outputs if rel.startswith(o + "/")), None)
+        if owner is None:
+            raise PathError(f"{shown(rel)} is not tracked by gitml{context}")
+        inside.setdefault(owner, []).append(rel[len(owner) + 1 :])
+    chosen = [outputs[o] for o in whole]
+    for owner, parts in inside.items():
+        if owner in whole:
+            continue
+        output = outputs[owner]
+        if output.pointer.kind != "dir":  # a file output has no paths inside it
+            raise PathError(f"{shown(owner + '/' + parts[0])} is not tracked by gitml{context}")
+        chosen.append(replace(output, subpaths=tuple(dict.fromkeys(parts))))
+    return chosen
 
 
-def _make_parents(top: Path, directory: Path) -> None:
-    """mkdir -p, replacing any file that stands where a directory must go."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        probe = directory
-        chain = []
-        while probe != top and probe not in chain:
-            chain.append(probe)
-            probe = probe.parent
-        for p in reversed(chain):
-            if p.exists() and not p.is_dir():
-                p.unlink()
-        directory.mkdir(parents=True, exist_ok=True)
+def selected_entries(output: TrackedOutput, manifest: Manifest) -> list[tuple[str, Entry]]:
+    """(workspace-relative path, entry) of the files of a directory output that its
+    selection names: all of them, or those at or under its `subpaths`."""
+    prefix = output.path + "/"
+    if output.subpaths is None:
+        return [(prefix + e.relpath, e) for e in manifest]
+    chosen = []
+    for sub in output.subpaths:
+        hits = [e for e in manifest if e.relpath == sub or e.relpath.startswith(sub + "/")]
+        if not hits:
+            raise PathError(f"{output.path}/{sub} is not in tracked directory {output.path}")
+        chosen += [(prefix + e.relpath, e) for e in hits]
+    return chosen
 
 
-def _remove_empty_dirs(top: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(top, topdown=False):
-        if not dirnames and not filenames and Path(dirpath) != top:
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+class Snapshot:
+    """The tracked outputs of one revision (or the work tree's pointers) and their files."""
+
+    def __init__(self, label: str, outputs: dict[str, TrackedOutput], source: ObjectSource):
+        self.label = label
+        self.outputs = outputs
+        self.source = source
+
+    def manifest(self, output: TrackedOutput) -> Manifest:
+        return self.source.manifest(output.pointer.oid, output.where)
+
+    def owner(self, path: str) -> TrackedOutput | None:
+        """The output that is `path` or contains it."""
+        found = self.outputs.get(path)
+        if found is not None:
+            return found
+        parts = path.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            candidate = self.outputs.get("/".join(parts[:i]))
+            if candidate is not None:
+                return candidate
+        return None
+
+    def files(self, output: TrackedOutput) -> Iterator[FileRef]:
+        pointer = output.pointer
+        if pointer.kind == "file":
+            yield FileRef(output.path, pointer.oid, pointer.size, pointer.executable, output)
+            return
+        for e in self.manifest(output):
+            yield _file_in(output, e)
+
+    def resolve_file(self, path: str) -> FileRef:
+        """The file at `path` (a file output, or a file inside a directory output)."""
+        output = self.owner(path)
+        if output is None:
+            raise PathError(f"{path} is not tracked by gitml{self._at()}")
+        if output.path == path:
+            if output.pointer.kind == "dir":
+                raise PathError(f"{path} is a directory tracked by gitml; name a file in it")
+            return next(self.files(output))
+        inner = path[len(output.path) + 1 :]
+        if output.pointer.kind == "file":
+            raise PathError(f"{path} is not tracked by gitml{self._at()}")
+        for e in self.manifest(output):
+            if e.relpath == inner:
+                return _file_in(output, e)
+        if any(e.relpath.startswith(inner + "/") for e in self.manifest(output)):
+            raise PathError(f"{path} is a directory inside {output.path}; name a file in it")
+        raise PathError(f"{path} is not in tracked directory {output.path}{self._at()}")
+
+    def _at(self) -> str:
+        return "" if self.label == WORKSPACE else f" at {self.label}"
+
+
+def _file_in(output: TrackedOutput, entry: Entry) -> FileRef:
+    return FileRef(
+        f"{output.path}/{entry.relpath}", entry.oid, entry.size, entry.executable, output
+    )

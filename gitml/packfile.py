@@ -11,10 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import blake3
-
 from gitml.errors import IntegrityError
-from gitml.hashing import Oid
+from gitml.hashing import Oid, hex_digest
 
 INDEX_MAGIC = b"gitml-pack-index 1\n"
 CHUNKS_MAGIC = b"gitml-chunk-list 1\n"
@@ -29,7 +27,7 @@ class PackIndex:
 
 
 def _seal(body: bytes) -> bytes:
-    return body + b"checksum " + blake3.blake3(body).hexdigest().encode() + b"\n"
+    return body + b"checksum " + hex_digest(body).encode() + b"\n"
 
 
 def _unseal(data: bytes, magic: bytes, what: str) -> list[str]:
@@ -38,7 +36,7 @@ def _unseal(data: bytes, magic: bytes, what: str) -> list[str]:
     if not data.startswith(magic) or not sep or not data.endswith(b"\n"):
         raise IntegrityError(f"{what} is corrupt (bad header or truncated)")
     body = head + b"\n"
-    expected = b"checksum " + blake3.blake3(body).hexdigest().encode()
+    expected = b"checksum " + hex_digest(body).encode()
     if last != expected:
         raise IntegrityError(f"{what} is corrupt (checksum mismatch)")
     try:

@@ -27,14 +27,25 @@ from gitml.errors import (
     PathError,
     RemoteNotConfiguredError,
 )
-from gitml.history import WORKSPACE, Snapshot, revision_outputs, workspace_outputs
 from gitml.objects import ObjectSource
+from gitml.outputs import WORKSPACE, Snapshot, revision_outputs, workspace_outputs
 from gitml.workspace import GITML_DIR, Workspace
 
 if TYPE_CHECKING:
     from gitml.remote.store import RemoteStore
 
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
+
+
+def open_store(ws: Workspace, name: str | None, jobs: int | None = None) -> RemoteStore:
+    """The workspace's remote `name` (default: the configured one), with its cache attached."""
+    from gitml.remote import config as remote_config  # lazy: storage costs start-up time
+    from gitml.remote.store import open_remote
+
+    config = remote_config.resolve(ws.config, ws.gitml_dir, name)
+    store = open_remote(config, ws.root, jobs)
+    store.attach_cache(ws.cache)
+    return store
 
 
 def is_git_url(repo: str) -> bool:

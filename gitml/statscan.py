@@ -11,7 +11,7 @@ import os
 import stat as stat_mod
 from collections.abc import Iterable
 
-import blake3
+from gitml.hashing import hex_digest
 
 # Names gitml gives its own temp files beside workspace files; scans skip them.
 TEMP_PREFIX = ".gitml-tmp-"
@@ -43,4 +43,4 @@ def fingerprint(entries: Iterable[tuple[str, os.stat_result]]) -> str:
     lines = sorted(
         f"{rel}\0{st.st_ino}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_mode}\n" for rel, st in entries
     )
-    return blake3.blake3("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    return hex_digest("".join(lines).encode("utf-8", "surrogateescape"))

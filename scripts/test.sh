@@ -23,6 +23,8 @@ if [ ! -x .gitml-test-venvs/gto/bin/gto ]; then
 fi
 echo "== ruff"; ruff check gitml tests scripts
 echo "== mypy"; mypy
+echo "== imports"; lint-imports
+echo "== import cycles"; python scripts/check_import_cycles.py
 echo "== docs"; site="$(mktemp -d)"; trap 'rm -rf "$site"' EXIT
 NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$site"
 echo "== package"; scripts/check_package.sh

@@ -20,7 +20,7 @@ WHERE = "gitml.yaml: checks.metrics"
 
 def run(context: CheckContext, config: Any) -> list[CheckResult]:
     from gitml.pipeline.metrics import metrics_files_at, read_metrics
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
 
     if isinstance(config, list):
         config = {"fail_if": config}

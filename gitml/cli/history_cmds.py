@@ -151,7 +151,7 @@ def gc(
         store = None
         if remote is not None and plan.remote_remove:
             _confirm_remote(plan, yes=yes_delete_remote)
-            from gitml.ops.sync import open_store
+            from gitml.repo import open_store
 
             store = open_store(ws, remote, None)
         done = ops_gc.execute(ws, plan, store)

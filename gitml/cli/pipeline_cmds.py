@@ -78,7 +78,7 @@ def stage_add(
 @stage_app.command("list")
 def stage_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the stages of gitml.yaml."""
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
 
     pipeline, _ = load(_workspace(ctx))
     rows: list[dict[str, Any]] = []
@@ -179,8 +179,8 @@ def repro(
 ) -> None:
     """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
     from gitml.errors import StageFailedError
-    from gitml.pipeline.repro import ReproOptions
     from gitml.pipeline.repro import repro as do_repro
+    from gitml.pipeline.repro_plan import ReproOptions
 
     c = ctx.obj
     ws = _workspace(ctx)
@@ -208,8 +208,9 @@ def repro(
 
     source = None
     if pull and not dry:
-        from gitml.ops.pipeline_sync import RemoteRunSource, pull_missing_deps
-        from gitml.ops.sync import open_store
+        from gitml.ops.pipeline_sync import RemoteRunSource
+        from gitml.ops.pull import pull_missing_deps
+        from gitml.repo import open_store
 
         for path in pull_missing_deps(ws, remote, options):
             emit(f"Restored {ws.display(path)}")
@@ -281,7 +282,7 @@ def dag(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the stage graph (stages in run order, each with the stages it needs)."""
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
 
     _, graph = load(_workspace(ctx))
     order = graph.order()
@@ -342,7 +343,7 @@ def params_diff(
 ) -> None:
     """Params the stages use, old -> new, between two revisions."""
     from gitml.pipeline.metrics import diff, params_targets_at, read_params
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
     from gitml.pipeline.revision_files import RevisionFiles
 
     ws = _workspace(ctx)
@@ -382,7 +383,7 @@ def metrics_diff(
     """
     from gitml.gates import parse_all
     from gitml.pipeline.metrics import diff, metrics_files_at, read_metrics
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
     from gitml.pipeline.revision_files import RevisionFiles
 
     expressions = parse_all(fail_if or [])
@@ -423,7 +424,7 @@ def metrics_show(
     """
     from gitml import git
     from gitml.pipeline.metrics import metrics_files_at, read_metrics, show_value, table
-    from gitml.pipeline.repro import load
+    from gitml.pipeline.repro_plan import load
     from gitml.pipeline.revision_files import RevisionFiles
 
     ws = _workspace(ctx)

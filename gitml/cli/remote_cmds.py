@@ -338,7 +338,7 @@ def push(
 ) -> None:
     """Upload cache objects of tracked outputs and stage outs that the remote lacks, and
     (unless PATHs are given) run-cache entries."""
-    from gitml.ops.sync import push as do_push
+    from gitml.ops.push import push as do_push
 
     result = do_push(
         _workspace(ctx), remote, paths, jobs=jobs, revs=rev or [], run_cache=not no_run_cache
@@ -389,7 +389,7 @@ def fetch(
 ) -> None:
     """Download objects that tracked outputs need into the cache (the workspace is
     untouched), and (unless PATHs are given) the remote's run-cache entries."""
-    from gitml.ops.sync import fetch as do_fetch
+    from gitml.ops.pull import fetch as do_fetch
 
     result = do_fetch(
         _workspace(ctx),
@@ -436,7 +436,7 @@ def pull(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch, then check out: make the workspace match the pointer files and gitml.lock."""
-    from gitml.ops.sync import pull as do_pull
+    from gitml.ops.pull import pull as do_pull
 
     ws = _workspace(ctx)
     result = do_pull(ws, remote, paths, jobs=jobs, force=force, run_cache=not no_run_cache)
@@ -461,7 +461,7 @@ def show_remote_status(
     ctx: typer.Context, paths: list[str] | None, remote: str | None, as_json: bool
 ) -> None:
     """`gitml status --remote [NAME]`: what the remote lacks."""
-    from gitml.ops.sync import remote_status
+    from gitml.ops.remote_status import remote_status
     from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)

@@ -35,8 +35,8 @@ def verify(
 ) -> None:
     """Re-hash the objects the workspace (or every commit) needs, in the cache and on a remote.
     Names each missing or corrupt object and the outputs that use it; exits 1 if any."""
-    from gitml.ops.sync import open_store
     from gitml.ops.verify import verify as do_verify
+    from gitml.repo import open_store
 
     ws = ctx.obj.workspace()
     report = do_verify(

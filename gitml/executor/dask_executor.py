@@ -18,6 +18,7 @@ from typing import Any
 
 from gitml.errors import ExecutorError, FormatError
 from gitml.executor.protocol import Action, ActionResult
+from gitml.executor.worker import kill_children, run_action
 from gitml.pipeline.model import Resources, Stage
 
 _QUIET = ("distributed", "distributed.client", "distributed.comm", "distributed.core")
@@ -95,9 +96,7 @@ class DaskEngine:
             )
 
     def run(self, action: Action, stage: Stage) -> ActionResult:
-        from distributed import KilledWorker
-
-        from gitml.executor.worker import run_action
+        from distributed import KilledWorker  # lazy: dask is a heavy import
 
         wanted = dask_resources(stage.resources)
         self._check_resources(stage, wanted)
@@ -131,8 +130,6 @@ class DaskEngine:
             futures = list(self._futures)
         if futures:
             self.client.cancel(futures, force=True)
-        from gitml.executor.worker import kill_children
-
         # A running task's thread cannot be stopped from outside: each worker stops the
         # commands of this repro itself (and starts no more of them).
         with contextlib.suppress(Exception):

@@ -18,18 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from gitml import fsutil
 from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
+from gitml.executor.dask_executor import DaskEngine
+from gitml.executor.process import ProcessEngine
 from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
 from gitml.hashing import Oid
+from gitml.ops.sync import upload_all
 from gitml.pipeline.model import LockedPath, Stage
 from gitml.pipeline.stale import Observed
+from gitml.remote import config as remote_config
 from gitml.remote import pool as transfer
 from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
+from gitml.remote.store import RemoteStore
+from gitml.repo import open_store
+from gitml.restore import place_fresh
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.cache import Cache
-    from gitml.remote.store import RemoteStore
 
 INLINE_MAX = 16 * 1024 * 1024  # bytes of files one action may carry itself
 _MISSING_HINTS = ("No such file", "not found", "cannot open", "can't open", "does not exist")
@@ -105,21 +113,14 @@ class StageExecutor:
     def place_copies(self, ws: Workspace, outs: list[LockedPath]) -> None:
         """Outs declared `cache: false` (git tracks them): own copies, always placed, since
         nothing but this run puts them into the workspace."""
-        from gitml import fsutil
-        from gitml.outputs import place_dir, place_file
-
         if outs and not self.download:
             self.side.receive(tuple(outs), True)
         linker = fsutil.Linker(("reflink", "copy"))
         for out in outs:
-            target = ws.abspath(out.path)
-            fsutil.remove_path(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if out.is_dir:
-                manifest = ws.cache.load_manifest(out.oid)
-                place_dir(ws.cache, out.path, target, manifest, [], linker, lambda _n: None)
-            else:
-                place_file(ws.cache, target, out.oid, out.executable, linker)
+            place_fresh(
+                ws.cache, out.path, ws.abspath(out.path), out.oid,
+                is_dir=out.is_dir, executable=out.executable, linker=linker,
+            )  # fmt: skip
 
     def cancel(self) -> None:
         self.engine.cancel(self.run_id)
@@ -248,9 +249,6 @@ class RemoteSide:
     """Workers fetch inputs from and push outs to a gitml remote they reach themselves."""
 
     def __init__(self, ws: Workspace, remote: str | None) -> None:
-        from gitml.ops.sync import open_store
-        from gitml.remote import config as remote_config
-
         config = remote_config.resolve(ws.config, ws.gitml_dir, remote)
         if remote_config.url_has_password(config.url):
             raise ExecutorError(f"remote '{config.name}': its URL holds a password; workers "
@@ -285,8 +283,6 @@ class RemoteSide:
         return list({i.oid: i for i in objects}.values())
 
     def send(self, inputs: tuple[LockedPath, ...]) -> None:
-        from gitml.ops.sync import upload_all
-
         objects = self._objects(inputs)
         present = self.store.present([i.oid for i in objects])
         missing = [i for i in objects if i.oid not in present]
@@ -300,8 +296,6 @@ class RemoteSide:
                 self.store.mark_complete(dep.oid)
 
     def receive(self, outs: tuple[LockedPath, ...], download: bool) -> None:
-        from gitml.remote.sizes import SMALL_MAX
-
         if not download:
             present = self.store.present([o.oid for o in outs])
             for out in outs:
@@ -358,13 +352,9 @@ def open_executor(
     """`--executor KIND`: `process` (workers on this machine, the workspace's cache) or
     `dask` (a Dask cluster, the remote)."""
     if kind == "process":
-        from gitml.executor.process import ProcessEngine
-
         side: StoreSide = RemoteSide(ws, remote) if remote else CacheSide(ws)
         return StageExecutor(kind, ProcessEngine(), side, download=download)
     if kind == "dask":
-        from gitml.executor.dask_executor import DaskEngine
-
         side = RemoteSide(ws, remote)
         section = ws.config.section("executor")
         engine = DaskEngine.connect(address or section.get("address"), _timeout(section))

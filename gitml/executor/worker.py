@@ -25,21 +25,22 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitml import fsutil
 from gitml.cache import Cache
 from gitml.errors import GitmlError, PipelineError, RemoteError
 from gitml.executor.protocol import Action, ActionResult, StoreSpec, tail
-from gitml.outputs import observe, place_dir, place_file
 from gitml.pipeline.model import LockedPath
+from gitml.pipeline.shell import shell_argv
 from gitml.progress import NullProgress
 from gitml.remote import pool as transfer
+from gitml.remote.config import RemoteConfig
 from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
+from gitml.remote.store import RemoteStore, open_remote
+from gitml.restore import place_fresh
+from gitml.scan import observe
 from gitml.state import StateDB
-
-if TYPE_CHECKING:
-    from gitml.remote.store import RemoteStore
 
 _PLACE = ("reflink", "copy")  # a command may edit its inputs: never link them to the cache
 _STORE = ("reflink", "hardlink", "copy")  # the scratch copy of an out is deleted afterwards
@@ -106,9 +107,6 @@ def _open_store(spec: StoreSpec, scratch: Path) -> tuple[Cache, RemoteStore | No
             raise PipelineError(f"the cache {spec.location} is not on this worker")
         folder.mkdir(exist_ok=True)
         return Cache(folder), None
-    from gitml.remote.config import RemoteConfig
-    from gitml.remote.store import open_remote
-
     cache = Cache(scratch / "cache")
     store = open_remote(RemoteConfig(spec.name, spec.location, spec.options), scratch)
     store.attach_cache(cache)
@@ -135,8 +133,6 @@ def _fetch(cache: Cache, remote: RemoteStore | None, items: list[Item]) -> None:
 
 
 def _materialise(action: Action, root: Path, cache: Cache, remote: RemoteStore | None) -> None:
-    from gitml.remote.sizes import SMALL_MAX
-
     linker = fsutil.Linker(_PLACE)
     # Manifests first (their size is unknown here: the streamed path suits any size).
     _fetch(cache, remote, [Item(i.oid, SMALL_MAX, i.path) for i in action.inputs if i.is_dir])
@@ -149,13 +145,10 @@ def _materialise(action: Action, root: Path, cache: Cache, remote: RemoteStore |
             files.append(Item(item.oid, item.size, item.path))
     _fetch(cache, remote, files)
     for item in action.inputs:
-        target = root / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if item.is_dir:
-            manifest = cache.load_manifest(item.oid)
-            place_dir(cache, item.path, target, manifest, [], linker, lambda _n: None)
-        else:
-            place_file(cache, target, item.oid, item.executable, linker)
+        place_fresh(
+            cache, item.path, root / item.path, item.oid,
+            is_dir=item.is_dir, executable=item.executable, linker=linker,
+        )  # fmt: skip
     for inline in action.files:
         target = root / inline.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -210,8 +203,6 @@ def _push(outs: tuple[LockedPath, ...], cache: Cache, remote: RemoteStore) -> No
 def _run_commands(
     action: Action, cwd: Path, env: dict[str, str], log: Path
 ) -> tuple[int, dict[str, float], bool]:
-    from gitml.pipeline.repro import _shell_argv
-
     deadline = None if action.timeout is None else time.monotonic() + action.timeout
     cpu = 0.0
     rss = 0.0
@@ -221,7 +212,7 @@ def _run_commands(
             sink.flush()
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             code, usage, timed_out = _run_one(
-                _shell_argv(command), cwd, env, sink, left, action.run_id
+                shell_argv(command), cwd, env, sink, left, action.run_id
             )
             cpu += usage.ru_utime + usage.ru_stime
             rss = max(rss, usage.ru_maxrss / 1024)  # KiB on Linux

@@ -11,7 +11,9 @@ from gitml.errors import DirtyWorkspaceError, GitmlError
 from gitml.exp import refs
 from gitml.exp.refs import QUEUED, ExpRef
 from gitml.fsutil import atomic_write_bytes
+from gitml.ops.checkout import checkout
 from gitml.pipeline import LOCK_FILE
+from gitml.pipeline.project import lock_outputs_at
 from gitml.workspace import Workspace
 
 
@@ -42,9 +44,6 @@ def _saved_blobs(root: Path, paths: list[str]) -> set[str]:
 def apply(ws: Workspace, name: str, *, force: bool) -> list[str]:
     """Write the experiment's git files (params, gitml.lock, code it ran with) into the
     workspace, then check its outputs out of the cache; returns the files written."""
-    from gitml.ops.checkout import checkout
-    from gitml.pipeline.project import lock_outputs_at
-
     root = ws.root
     exp = find_or_fail(root, name)
     if exp.state == QUEUED:

@@ -53,7 +53,7 @@ def launch(
 
 def _check_pipeline(ws: Workspace, targets: tuple[str, ...]) -> None:
     """A pipeline that cannot run at all is bad input, not a failed experiment."""
-    from gitml.pipeline.repro import ReproOptions, load, select
+    from gitml.pipeline.repro_plan import ReproOptions, load, select
 
     pipeline, graph = load(ws)
     select(pipeline, graph, ReproOptions(targets=targets))

@@ -44,11 +44,11 @@ def pipeline_values(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(params, metrics) of the workspace's pipeline, file -> dotted key -> value."""
     from gitml.errors import GitmlError
     from gitml.pipeline.metrics import metrics_files, params_targets, read_metrics, read_params
+    from gitml.pipeline.project import load_pipelines
     from gitml.pipeline.revision_files import RevisionFiles
-    from gitml.pipeline.spec import load_pipeline
 
     try:
-        pipeline = load_pipeline(root)
+        pipeline = load_pipelines(root)
         if pipeline is None:
             return {}, {}
         all_params: dict[str, set[str] | None] = dict.fromkeys(params_targets(pipeline))

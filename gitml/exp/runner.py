@@ -59,11 +59,11 @@ def recorded_files(root: Path, changed: list[str]) -> list[str]:
     """What an experiment commit holds besides tracked changes: params files, gitml.lock,
     metrics files (cached metrics outs too, so git can read them)."""
     from gitml.pipeline.metrics import metrics_files, params_targets
-    from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.project import load_pipelines
 
     files = list(changed)
     try:
-        pipeline = load_pipeline(root)
+        pipeline = load_pipelines(root)
     except GitmlError:
         pipeline = None
     if pipeline is not None:
@@ -87,7 +87,8 @@ def run(
     """Run one experiment in `ws` (the workspace or a worktree). Its ref is created as
     `running` first (which also claims the name), then moved to the final record.
     `record_root` is the repository whose refs hold experiments (default: ws.root)."""
-    from gitml.pipeline.repro import ReproOptions, repro
+    from gitml.pipeline.repro import repro
+    from gitml.pipeline.repro_plan import ReproOptions
 
     root = ws.root
     refs_root = record_root or root

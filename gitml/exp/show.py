@@ -53,10 +53,10 @@ def values_at(ws: Workspace, commit: str) -> tuple[dict[str, Any], dict[str, Any
     the remote). A file whose bytes cannot be had is left out (complete is then False)."""
     from gitml.pipeline.metrics import metrics_files, params_targets
     from gitml.pipeline.params import flatten
+    from gitml.pipeline.project import load_pipelines_at
     from gitml.pipeline.revision_files import RevisionFiles
-    from gitml.pipeline.spec import pipeline_at
 
-    pipeline = pipeline_at(ws.root, commit)
+    pipeline = load_pipelines_at(ws.root, commit)
     if pipeline is None:
         return {}, {}, True
     found: tuple[dict[str, Any], dict[str, Any]] = ({}, {})

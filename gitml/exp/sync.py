@@ -58,7 +58,7 @@ def push(
     gitml_remote: str | None = None,
 ) -> ExpSync:
     """Outputs first (so a ref on the remote never names data that is not there), then refs."""
-    from gitml.ops.sync import push as push_objects
+    from gitml.ops.push import push as push_objects
 
     root = ws.root
     check_git_remote(root, git_remote)
@@ -86,7 +86,7 @@ def pull(
     all_baselines: bool = False,
     gitml_remote: str | None = None,
 ) -> ExpSync:
-    from gitml.ops.sync import fetch as fetch_objects
+    from gitml.ops.pull import fetch as fetch_objects
 
     root = ws.root
     check_git_remote(root, git_remote)

@@ -21,6 +21,7 @@ from gitml.errors import GitError
 from gitml.exp import runner
 from gitml.exp.overrides import Assignment
 from gitml.exp.runner import Emit, ExpRun, Output
+from gitml.ops.checkout import checkout
 from gitml.workspace import GITML_DIR, Workspace
 
 # Links first: a worktree's copy of tracked data must cost nothing (stages only read deps).
@@ -91,8 +92,6 @@ def temporary_worktree(ws: Workspace, baseline: str, label: str) -> Iterator[Wor
 def prepare(wt: Workspace) -> None:
     """Link the tracked data and stage outputs of the baseline from the shared cache
     (what is not in the cache stays absent; the run then says what is missing)."""
-    from gitml.ops.checkout import checkout
-
     checkout(wt, None, force=True)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitml import git
+from gitml import git_objects
 from gitml.errors import GitmlError
 from gitml.hashing import Oid
 from gitml.lineage.trace import GIT, UNTRACKED, Lineage, Node
@@ -92,7 +92,7 @@ def verify(root_dir: Path, lineage: Lineage, source: ObjectSource) -> Verificati
             result.missing.append(Missing(wanted[oid], str(oid), where))
     code = [n for n in nodes if n.kind == GIT and n.git_blob]
     if code:
-        kinds = git.object_sizes(root_dir, [n.git_blob for n in code if n.git_blob])
+        kinds = git_objects.object_sizes(root_dir, [n.git_blob for n in code if n.git_blob])
         for node in code:
             assert node.git_blob is not None
             if node.git_blob in kinds:

@@ -55,10 +55,12 @@ class RevisionView:
 
     def pipeline(self) -> Pipeline | None:
         if not self._pipeline_read:
-            from gitml.pipeline.spec import load_pipeline, pipeline_at
+            from gitml.pipeline.project import load_pipelines, load_pipelines_at
 
             self._pipeline = (
-                load_pipeline(self.root) if self.rev is None else pipeline_at(self.root, self.rev)
+                load_pipelines(self.root)
+                if self.rev is None
+                else load_pipelines_at(self.root, self.rev)
             )
             self._pipeline_read = True
         return self._pipeline

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,15 +10,8 @@ from gitml import fsutil, git, gitignore
 from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import PathError
 from gitml.hashing import Oid
-from gitml.outputs import (
-    Observed,
-    ObservedFile,
-    object_executable,
-    observe,
-    shares_inode_with_cache,
-    sibling_temp,
-)
 from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
+from gitml.scan import Observed, ObservedFile, observe, shares_inode_with_cache, store_observed
 from gitml.workspace import Workspace
 
 
@@ -40,9 +32,9 @@ def _check_addable(ws: Workspace, relpath: str, tracked: list[str]) -> None:
         raise PathError(f"{shown}: is a symlink; add the file or directory it points to")
     if not path.exists():
         raise PathError(f"{shown}: no such file or directory")
-    from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.project import load_pipelines  # lazy: only for new outputs
 
-    pipeline = load_pipeline(ws.root)
+    pipeline = load_pipelines(ws.root)
     owner = pipeline.out_owner(relpath) if pipeline else None
     if owner is not None:
         where = "" if ":" in owner[0] else " in gitml.yaml"
@@ -72,30 +64,6 @@ def check_pointers_visible(ws: Workspace, relpaths: list[str]) -> None:
             "would see this pointer file",
             hint=f"change the .gitignore rule that matches it (git check-ignore -v {hidden[0]})",
         )
-
-
-def store_observed(ws: Workspace, observed: Observed) -> None:
-    """Put an observed output's files (and its manifest) into the cache."""
-    link_types = ws.config.link_types
-    linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
-    absent = set(ws.cache.missing([f.oid for f in observed.files if f.oid]))
-    missing: list[ObservedFile] = [f for f in observed.files if f.oid in absent]
-    total = sum(f.st.st_size for f in missing)
-    with ws.progress.task("Caching", total, unit="bytes") as task:
-        for f in missing:
-            assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
-            task.advance(f.st.st_size)
-    if observed.manifest is not None:
-        ws.cache.add_hashed_bytes(observed.manifest.render(), observed.manifest.oid())
-    if link_types[0] == "symlink":
-        for f in observed.files:
-            if f.linked_oid is None and f.oid is not None:
-                if object_executable(ws.cache, f.oid) != f.executable:
-                    continue  # a symlink cannot carry its own executable bit: keep the file
-                tmp = sibling_temp(f.path)
-                os.symlink(ws.cache.path(f.oid), tmp)
-                os.replace(tmp, f.path)
 
 
 def _quarantine_edited_links(ws: Workspace, relpath: str, previous: Pointer, now: Observed) -> None:
@@ -159,7 +127,7 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
 
 def verify_schemas(ws: Workspace, relpaths: list[str]) -> None:
     """Refuse data that breaks the schema gitml.yaml declares for it (SPEC 7.5)."""
-    from gitml.tabular.checks import require_valid
+    from gitml.tabular.checks import require_valid  # lazy: the tabular stack is heavy
 
     require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
 

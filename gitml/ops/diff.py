@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from gitml import git
 from gitml.errors import GitmlError, ObjectNotFoundError
 from gitml.hashing import Oid
-from gitml.history import WORKSPACE, Snapshot, TrackedOutput
 from gitml.manifest import Manifest
+from gitml.outputs import WORKSPACE, Snapshot, TrackedOutput
 from gitml.pointer import Pointer
 from gitml.repo import DataRepo
+from gitml.scan import observe
 from gitml.workspace import Workspace
 
 
@@ -83,8 +84,6 @@ def _revision_side(snapshot: Snapshot) -> dict[str, _Out]:
 
 def _workspace_side(ws: Workspace, snapshot: Snapshot) -> dict[str, _Out]:
     """Outputs as they are on disk; a missing output counts as its pointer says."""
-    from gitml.outputs import observe
-
     side = _revision_side(snapshot)
     try:
         for path in side:

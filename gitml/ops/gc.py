@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import git, pipeline_refs
+from gitml import git, git_objects, pipeline_refs
 from gitml.errors import FormatError, GitmlError, ObjectNotFoundError, RemoteError
 from gitml.hashing import Oid
-from gitml.history import workspace_outputs
 from gitml.objects import ObjectSource
+from gitml.outputs import recorded_lock_outs, workspace_outputs
 from gitml.pointer import MAX_POINTER_BYTES, Pointer, parse_pointer
 from gitml.repo import DataRepo
 from gitml.workspace import Workspace
@@ -129,11 +129,8 @@ def plan(
         collector = _Collector(result, source)
         for output in workspace_outputs(ws).values():
             collector.add(output.pointer, output.where)
-        for name in pipeline_refs.lock_files(ws.root):
-            lock = ws.root / name
-            if lock.is_file():
-                for path, pointer in pipeline_refs.lock_outs(lock.read_bytes(), name):
-                    collector.add(pointer, f"{name}: {path}")
+        for output in recorded_lock_outs(ws.root):
+            collector.add(output.pointer, output.where)
         if mode != "workspace":
             _from_git(ws.root, mode == "all-commits", repo.cat, collector)
         _run_cache(ws, collector)
@@ -154,10 +151,12 @@ def _manifest_source(repo: DataRepo, ws: Workspace, remote: str | None) -> Objec
 
 
 def _from_git(root: Path, all_commits: bool, cat: git.CatFile, collector: _Collector) -> None:
-    commits = [] if all_commits else git.all_ref_commits(root) + git.stash_commits(root)
-    objects = git.reachable_objects(root, all_commits=all_commits, commits=commits)
+    commits = (
+        [] if all_commits else git_objects.all_ref_commits(root) + git_objects.stash_commits(root)
+    )
+    objects = git_objects.reachable_objects(root, all_commits=all_commits, commits=commits)
     named = {oid: path for oid, path in objects if path is not None}
-    sizes = git.object_sizes(root, list(named))
+    sizes = git_objects.object_sizes(root, list(named))
     small = [o for o, (kind, size) in sizes.items() if kind == "blob" and size <= MAX_POINTER_BYTES]
     locks = [
         o

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitml.errors import GitmlError, PathError
-from gitml.history import FileRef, Snapshot
 from gitml.objects import ObjectSource
+from gitml.outputs import FileRef, Snapshot
 from gitml.paths import validate_relpath
 from gitml.progress import NullProgress, Progress
 from gitml.remote import pool as transfer

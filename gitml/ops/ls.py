@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gitml.errors import PathError
-from gitml.history import Snapshot, TrackedOutput
+from gitml.outputs import Snapshot, TrackedOutput
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,7 @@ class _Migrator:
         return None
 
     def _observed(self, relpath: str, cache_it: bool) -> LockedPath | None:
-        from gitml.ops.add import store_observed
-        from gitml.outputs import observe
+        from gitml.scan import observe, store_observed
 
         found = observe(relpath, self.root / relpath, self.ws.cache, self.ws.state,
                         self.ws.progress)  # fmt: skip

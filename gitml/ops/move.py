@@ -9,8 +9,8 @@ from pathlib import Path
 from gitml import fsutil, gitignore
 from gitml.errors import PathError
 from gitml.ops.add import check_pointers_visible
-from gitml.outputs import sibling_temp
 from gitml.pointer import pointer_path_for
+from gitml.scan import sibling_temp
 from gitml.workspace import Workspace
 
 

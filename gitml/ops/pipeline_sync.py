@@ -1,5 +1,6 @@
 """What pipelines add to `push`, `fetch`, `pull`, `status --remote` and `repro --pull`:
-stage outs recorded in gitml.lock, and run-cache entries (docs/spec/run-cache.md).
+run-cache entries (docs/spec/run-cache.md). Stage outs recorded in gitml.lock are tracked
+outputs like any other (gitml.outputs).
 
 On a remote, a run entry is an ordinary object (`objects/...`) and its marker an empty
 file `runs/<key[:2]>/<key[2:]>/<entry hex>`. A writer uploads every object an entry
@@ -12,68 +13,28 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gitml.errors import GitmlError, IntegrityError, ObjectNotFoundError, PipelineError
+from gitml.errors import GitmlError, IntegrityError, ObjectNotFoundError
 from gitml.hashing import Oid
-from gitml.pointer import Pointer
+from gitml.ops.sync import RunSync, upload_all
+from gitml.pipeline import RUNS_DIR, runcache
+from gitml.pipeline.project import load_pipelines
 from gitml.remote import pool as transfer
 from gitml.remote.pool import Item
+from gitml.remote.sizes import SMALL_MAX
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
     from gitml.cache import Cache
     from gitml.pipeline.model import LockEntry
-    from gitml.pipeline.repro import ReproOptions
     from gitml.remote.store import RemoteStore
 
 ENTRY_LABEL = "run-cache entry"
 
 
-@dataclass
-class RunSync:
-    """Run-cache markers moved by one push or fetch."""
-
-    transferred: int = 0  # markers written to the remote (push) or to the cache (fetch)
-    already: int = 0  # markers the destination already had
-    skipped: int = 0  # push: entries incomplete here, or recording a `push: false` out
-    objects: list[Item] = field(default_factory=list)  # push: objects uploaded for entries
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "transferred": self.transferred,
-            "already_present": self.already,
-            "skipped": self.skipped,
-            "objects": len(self.objects),
-            "failed": [{"entry": e, "reason": r} for e, r in self.failed],
-        }
-
-
-# Stage outs in gitml.lock -----------------------------------------------------------------
-
-
-def stage_outputs(ws: Workspace) -> dict[str, Pointer]:
-    """Cached outs recorded in gitml.lock for the stages of gitml.yaml, except those
-    declared `push: false` (they never leave this machine, so they are not expected on a
-    remote either)."""
-    from gitml.pipeline.lockfile import cached_outputs
-    from gitml.pipeline.project import Locks, has_locks, load_pipelines
-
-    if not has_locks(ws.root):
-        return {}
-    pipeline = load_pipelines(ws.root)
-    if pipeline is None:
-        return {}
-    entries = Locks.load(ws.root, pipeline).entries
-    return dict(cached_outputs(pipeline.stages, entries, pushable_only=True))
-
-
 def _no_push_paths(ws: Workspace) -> set[str]:
-    from gitml.pipeline.spec import load_pipeline
-
-    pipeline = load_pipeline(ws.root)
+    pipeline = load_pipelines(ws.root)
     if pipeline is None:
         return set()
     return {o.path for s in pipeline.stages.values() for o in s.outs if not o.push}
@@ -83,8 +44,6 @@ def _no_push_paths(ws: Workspace) -> set[str]:
 
 
 def _entry(cache: Cache, entry_oid: Oid) -> LockEntry:
-    from gitml.pipeline import runcache
-
     return runcache.parse(cache.read_bytes(entry_oid), f"{ENTRY_LABEL} {entry_oid}")
 
 
@@ -93,8 +52,6 @@ Marker = tuple[str, Oid]  # (run key, entry object id)
 
 def _pushable(ws: Workspace, remote: set[Marker], result: RunSync) -> dict[Marker, list[Oid]]:
     """Local markers the remote lacks whose entries are complete here, with their objects."""
-    from gitml.pipeline import runcache
-
     no_push = _no_push_paths(ws)
     todo: dict[Marker, list[Oid]] = {}
     for marker in runcache.iter_markers(ws.cache):
@@ -117,8 +74,6 @@ def _pushable(ws: Workspace, remote: set[Marker], result: RunSync) -> dict[Marke
 def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
     """Upload the run-cache entries the remote lacks: every object first, the marker last.
     `known`: objects already known to be on the remote (not listed again)."""
-    from gitml.pipeline import runcache
-
     result = RunSync()
     todo = _pushable(ws, store.run_markers(), result)
     needed = {oid for objects in todo.values() for oid in objects}
@@ -128,8 +83,6 @@ def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
         Item(oid, os.path.getsize(ws.cache.path(oid)), labels[oid])
         for oid in sorted(needed - on_remote)
     ]
-
-    from gitml.ops.sync import upload_all
 
     # Small objects go in packs. Large ones are not chunked: entries name manifests too,
     # and manifests are read back whole (RemoteStore.read_object).
@@ -146,8 +99,6 @@ def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
 
 def runs_missing(ws: Workspace, store: RemoteStore) -> int:
     """How many local run-cache entries a push would send (for `status --remote`)."""
-    from gitml.pipeline import RUNS_DIR
-
     if not (ws.cache.root / RUNS_DIR).is_dir():
         return 0  # no local run-cache: nothing to send, no need to list the remote's
     return len(_pushable(ws, store.run_markers(), RunSync()))
@@ -158,8 +109,6 @@ def runs_missing(ws: Workspace, store: RemoteStore) -> int:
 
 def _fetch_entry(cache: Cache, store: RemoteStore, key: str, entry_oid: Oid) -> LockEntry:
     """Download one entry, verify it against its marker, then record it locally."""
-    from gitml.pipeline import runcache
-
     data = store.read_object(entry_oid, ENTRY_LABEL)  # hash-verified
     try:
         entry = runcache.check_entry(data, entry_oid, key)
@@ -176,8 +125,6 @@ def _fetch_entry(cache: Cache, store: RemoteStore, key: str, entry_oid: Oid) -> 
 def fetch_runs(ws: Workspace, store: RemoteStore) -> RunSync:
     """Bring every run-cache entry of the remote that the cache lacks (entries only: the
     objects of their outs come when a stage is restored, e.g. by `repro --pull`)."""
-    from gitml.pipeline import runcache
-
     result = RunSync()
     remote = store.run_markers()
     local = set(runcache.iter_markers(ws.cache))
@@ -210,8 +157,6 @@ class RemoteRunSource:
         self.dirs: set[Oid] = set()  # directory manifests among entries' outs
 
     def fetch_runs(self, key: str) -> None:
-        from gitml.pipeline import runcache
-
         for found_key, entry_oid in sorted(self.store.run_markers(key)):
             marker = self.ws.cache.root / runcache.marker_relpath(found_key, entry_oid)
             if found_key != key or marker.exists():
@@ -224,8 +169,6 @@ class RemoteRunSource:
                     self.sizes[out.oid] = out.size
 
     def fetch_objects(self, oids: list[Oid]) -> None:
-        from gitml.remote.sizes import SMALL_MAX
-
         cache = self.ws.cache
         wanted = [oid for oid in dict.fromkeys(oids) if not cache.exists(oid)]
         # Unknown sizes (manifests) take the streamed path, which suits any size.
@@ -248,35 +191,3 @@ class RemoteRunSource:
             if item.oid in self.dirs and cache.exists(item.oid):
                 for e in cache.load_manifest(item.oid):
                     self.sizes[e.oid] = e.size
-
-
-def pull_missing_deps(
-    ws: Workspace, remote: str | None, options: ReproOptions, jobs: int | None = None
-) -> list[str]:
-    """Before `repro --pull`: check out, fetching what the cache lacks, the deps of the
-    selected stages that are missing from the workspace and tracked by pointer files.
-    Deps present in the workspace are left alone (they may hold the user's edits)."""
-    from gitml.ops.sync import pull
-    from gitml.pipeline.repro import load, select
-
-    pipeline, graph = load(ws)
-    tracked = ws.tracked_outputs()
-    wanted: dict[str, None] = {}
-    for name in select(pipeline, graph, options):
-        for dep in pipeline.stages[name].deps:
-            if os.path.lexists(ws.root / dep):
-                continue
-            for output in tracked:
-                if output == dep or dep.startswith(output + "/"):
-                    wanted[dep] = None
-                elif output.startswith(dep + "/") and not os.path.lexists(ws.root / output):
-                    wanted[output] = None
-    if not wanted:
-        return []
-    result = pull(ws, remote, [str(ws.root / p) for p in wanted], jobs=jobs, run_cache=False)
-    problems = result.fetch.failed + result.failed
-    if problems:
-        path, reason = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise PipelineError(f"could not pull dependency {path}: {reason}{more}")
-    return result.restored

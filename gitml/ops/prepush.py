@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from gitml import git
 from gitml.errors import GitError
-from gitml.ops.sync import SyncResult, push
+from gitml.ops.push import push
+from gitml.ops.sync import SyncResult
 from gitml.workspace import Workspace
 
 ZERO = "0" * 40

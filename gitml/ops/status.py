@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitml.checkout_journal import refuse_if_interrupted
-from gitml.errors import GitmlError, PathError
-from gitml.outputs import Observed, known_dir_pointer, observe, shares_inode_with_cache
+from gitml.errors import GitmlError, PathError, PipelineError
 from gitml.pointer import Pointer
+from gitml.scan import Observed, known_dir_pointer, observe, shares_inode_with_cache
 from gitml.workspace import Workspace
 
 
@@ -130,8 +130,6 @@ def select_targets(ws: Workspace, user_targets: list[str] | None) -> Targets:
 
 def _names_a_stage(pipeline: Any, target: str) -> bool:
     """A stage or group name, bare or as `path/to/gitml.yaml:stage` (ambiguity raises)."""
-    from gitml.errors import PipelineError
-
     try:
         pipeline.address_of(target)
     except PipelineError as exc:
@@ -142,9 +140,9 @@ def _names_a_stage(pipeline: Any, target: str) -> bool:
 
 
 def _pipeline(ws: Workspace) -> Any:
-    from gitml.pipeline.spec import load_pipeline
+    from gitml.pipeline.project import load_pipelines  # lazy: status without pipelines is fast
 
-    return load_pipeline(ws.root) or False
+    return load_pipelines(ws.root) or False
 
 
 def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
@@ -166,11 +164,11 @@ def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
 def stage_status(ws: Workspace, names: list[str] | None = None) -> list[Any]:
     """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus),
     all of them or those named."""
-    from gitml.pipeline.project import has_pipelines
+    from gitml.pipeline.project import has_pipelines  # lazy: start-up time of status
 
     if names == [] or not has_pipelines(ws.root):
         return []
-    from gitml.pipeline.status import stage_status as pipeline_status
+    from gitml.pipeline.status import stage_status as pipeline_status  # lazy: as above
 
     stale = pipeline_status(ws)
     return stale if names is None else [s for s in stale if s.name in names]

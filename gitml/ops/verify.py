@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from gitml import git
 from gitml.errors import FormatError, GitmlError, IntegrityError, ObjectNotFoundError
 from gitml.hashing import Oid, hash_file, hash_stream
-from gitml.history import TrackedOutput, revision_outputs, workspace_outputs
 from gitml.manifest import Manifest, parse_manifest
+from gitml.outputs import TrackedOutput, revision_outputs, workspace_outputs
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:

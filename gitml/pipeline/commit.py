@@ -13,7 +13,8 @@ from gitml.errors import PipelineError
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks, load_pipelines
-from gitml.pipeline.repro import ReproOptions, _Runner
+from gitml.pipeline.repro import _Runner
+from gitml.pipeline.repro_plan import ReproOptions
 from gitml.pipeline.spec import Pipeline
 from gitml.pipeline.stale import why_stale
 from gitml.workspace import Workspace

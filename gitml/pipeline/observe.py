@@ -1,6 +1,6 @@
 """What a stage's deps, outs and params look like in the workspace right now.
 
-Hashing goes through gitml.outputs.observe() and the stat cache, so files that did not
+Hashing goes through gitml.scan.observe() and the stat cache, so files that did not
 change since they were last hashed are not read again; a directory's id is the id of
 its manifest, as for `gitml add`.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from gitml.errors import FormatError
-from gitml.outputs import observe
 from gitml.pipeline import params as params_io
 from gitml.pipeline.model import LockedPath, ParamValues, Stage
 from gitml.pipeline.stale import Observed
+from gitml.scan import observe
 from gitml.workspace import Workspace
 
 

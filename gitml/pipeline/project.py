@@ -187,15 +187,17 @@ def has_locks(root: Path) -> bool:
     return any((root / lock_path(f)).exists() for f in pipeline_files(root))
 
 
-def lock_outputs(root: Path) -> list[tuple[str, Pointer, str]]:
-    """(path, Pointer, lock file) of the cached stage outs in every gitml.lock."""
+def lock_outputs(root: Path, *, pushable_only: bool = False) -> list[tuple[str, Pointer, str]]:
+    """(path, Pointer, lock file) of the cached stage outs in every gitml.lock
+    (`pushable_only`: not those declared `push: false`)."""
     if not has_locks(root):
         return []
     pipeline = load_pipelines(root)
     if pipeline is None:
         return []
     locks = Locks.load(root, pipeline)
-    return _with_lock_names(pipeline, cached_outputs(pipeline.stages, locks.entries))
+    outputs = cached_outputs(pipeline.stages, locks.entries, pushable_only=pushable_only)
+    return _with_lock_names(pipeline, outputs)
 
 
 def _with_lock_names(

@@ -12,135 +12,52 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitml import fsutil, git, gitignore
 from gitml.errors import GitmlError, PipelineError
 from gitml.hashing import Oid
-from gitml.outputs import observe, place_dir, place_file
-from gitml.pipeline import PIPELINE_FILE
-from gitml.pipeline.dag import Graph, build_graph
+from gitml.outputs import TrackedOutput
+from gitml.pipeline import LOCK_FILE, runcache
+from gitml.pipeline.dag import Graph
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks
-from gitml.pipeline.spec import Pipeline, load_pipeline
-from gitml.pipeline.stale import Observed, Reason, ReasonKind, missing_deps, why_stale
+from gitml.pipeline.repro_plan import (
+    FAILED,
+    FROZEN,
+    RAN,
+    RESTORED,
+    SKIPPED,
+    UNCHANGED,
+    Emit,
+    Output,
+    ReproOptions,
+    ReproResult,
+    StageResult,
+    check_sources,
+    describe,
+    load,
+    plan,
+    select,
+)
+from gitml.pipeline.runcache import RunSource
+from gitml.pipeline.runmeta import host_meta, now_iso
+from gitml.pipeline.shell import shell_argv
+from gitml.pipeline.spec import Pipeline
+from gitml.pipeline.stale import Observed, Reason, ReasonKind, why_stale
+from gitml.restore import restore
+from gitml.scan import observe, store_observed
+from gitml.tabular.checks import require_valid
 from gitml.workspace import Workspace
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future
-
+if TYPE_CHECKING:  # the executor is handed in by the CLI; repro only calls it
     from gitml.executor.driver import StageExecutor
     from gitml.executor.protocol import Action
-    from gitml.pipeline.runcache import RunSource
-
-# Outcomes of one stage.
-RAN, RESTORED, UNCHANGED, FAILED, SKIPPED, FROZEN = (
-    "ran", "restored", "unchanged", "failed", "skipped", "frozen",
-)  # fmt: skip
-WOULD_RUN, WOULD_RESTORE = "would run", "would restore"
-
-
-@dataclass
-class StageResult:
-    name: str
-    outcome: str
-    reasons: list[Reason] = field(default_factory=list)
-    returncode: int | None = None
-    message: str = ""
-    duration_s: float | None = None  # wall time of judging, running and recording it
-    worker: dict[str, object] | None = None  # --executor: host, duration, resource usage
-
-    def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {"name": self.name, "outcome": self.outcome}
-        data["reasons"] = [r.to_json() for r in self.reasons]
-        if self.returncode is not None:
-            data["returncode"] = self.returncode
-        if self.message:
-            data["message"] = self.message
-        if self.duration_s is not None:
-            data["duration_s"] = self.duration_s
-        if self.worker is not None:
-            data["worker"] = self.worker
-        return data
-
-
-@dataclass
-class ReproResult:
-    stages: list[StageResult]
-    touched: list[str] = field(default_factory=list)  # git-tracked files repro changed
-
-    @property
-    def failed(self) -> list[StageResult]:
-        return [s for s in self.stages if s.outcome == FAILED]
-
-
-@dataclass(frozen=True)
-class ReproOptions:
-    targets: tuple[str, ...] = ()
-    force: bool = False
-    dry: bool = False
-    downstream: bool = False
-    single_item: bool = False  # only the targets, not the stages they need (DVC's -s)
-    keep_going: bool = False
-    jobs: int = 1
-    run_cache: bool = True
-    stage_output_to_stderr: bool = False  # --json: stdout holds only the JSON document
-    capture_output: bool = False  # stage output goes line by line to `output` (exp run)
-
-
-Emit = Callable[[str], None]
-Output = Callable[[str, bytes], None]  # (stage, one line of its output)
-
-
-def load(ws: Workspace) -> tuple[Pipeline, Graph]:
-    pipeline = load_pipeline(ws.root)
-    if pipeline is None:
-        raise PipelineError(
-            f"no {PIPELINE_FILE} in {ws.root}", hint="add a stage with 'gitml stage add'"
-        )
-    return pipeline, build_graph(pipeline.stages.values(), pipeline.file)
-
-
-def select(pipeline: Pipeline, graph: Graph, options: ReproOptions) -> list[str]:
-    if not options.targets:
-        return graph.order()
-    names = pipeline.select(list(options.targets))
-    if options.single_item:
-        return graph.order(names)
-    wanted = graph.downstream(names) if options.downstream else graph.upstream(names)
-    return graph.order(wanted)
-
-
-def check_sources(ws: Workspace, pipeline: Pipeline, graph: Graph, order: list[str]) -> None:
-    """A dep that is missing and that no stage produces can never be satisfied."""
-    for name in order:
-        for dep in pipeline.stages[name].deps:
-            produced = graph.producer_of(dep) is not None or graph.producers_inside(dep)
-            if not produced and not os.path.lexists(ws.root / dep):
-                tracked = ws.has_pointer(dep)
-                raise PipelineError(
-                    f"stage '{name}': dependency '{dep}' does not exist and no stage produces it",
-                    hint=f"it is tracked by gitml: run 'gitml checkout {dep}' or 'gitml pull'"
-                    if tracked
-                    else None,
-                )
-
-
-def _shell_argv(command: str) -> list[str]:
-    """Run like DVC: the user's $SHELL (without rc files) or /bin/sh."""
-    shell = os.environ.get("SHELL") or "/bin/sh"
-    if not shutil.which(shell):
-        shell = "/bin/sh"
-    options = {"bash": ["--noprofile", "--norc"], "zsh": ["--no-rcs"]}
-    return [shell, *options.get(os.path.basename(shell), []), "-c", command]
-
-
-def _describe(reasons: list[Reason], limit: int = 3) -> str:
-    text = ", ".join(str(r) for r in reasons[:limit])
-    return text + (f", and {len(reasons) - limit} more" if len(reasons) > limit else "")
 
 
 class _Runner:
@@ -182,8 +99,6 @@ class _Runner:
     # Scheduling ------------------------------------------------------------
 
     def run(self, order: list[str]) -> list[StageResult]:
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
         selected = set(order)
         pending = list(order)
         running: dict[Future[StageResult], str] = {}
@@ -237,10 +152,6 @@ class _Runner:
     # One stage -------------------------------------------------------------
 
     def _timed_stage(self, name: str) -> StageResult:
-        import time
-
-        from gitml.pipeline.runmeta import now_iso
-
         start = time.monotonic()
         self._started[name] = (now_iso(), start)
         result = self.stage(name)
@@ -249,10 +160,6 @@ class _Runner:
 
     def _run_meta(self, name: str) -> dict[str, object]:
         """What the run-cache entry of a stage run records besides the lock entry."""
-        import time
-
-        from gitml.pipeline.runmeta import host_meta
-
         if self._host_meta is None:
             self._host_meta = host_meta(self.ws.root)
         started, t0 = self._started.get(name, (None, time.monotonic()))
@@ -304,7 +211,7 @@ class _Runner:
                     action = (
                         self.executor.action(self.ws, stage, observed) if self.executor else None
                     )
-                self.emit(name, f"Running stage '{name}' ({_describe(reasons)}):")
+                self.emit(name, f"Running stage '{name}' ({describe(reasons)}):")
                 if action is not None:
                     return self._run_elsewhere(stage, action, reasons, deps_locked, params)
                 code = self._run_commands(stage)
@@ -313,8 +220,6 @@ class _Runner:
                         f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
                     )
                     return StageResult(name, FAILED, reasons, code, f"command {how}")
-                from gitml.tabular.checks import require_valid
-
                 require_valid(self.ws, [o.path for o in stage.outs], "outputs not cached")
                 with self.book:
                     self._commit(stage, deps_locked, params)
@@ -332,8 +237,6 @@ class _Runner:
         params: ParamValues,
     ) -> StageResult:
         """--executor: the stage runs on a worker; its verified outs are recorded here."""
-        from gitml.pipeline import runcache
-
         assert self.executor is not None
         done = self.executor.run(self.ws, stage, action)
         for line in done.result.output_tail.splitlines():
@@ -370,8 +273,6 @@ class _Runner:
     def _try_run_cache(
         self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
     ) -> bool:
-        from gitml.pipeline import runcache
-
         if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
             return False
         key = runcache.run_key(
@@ -388,8 +289,6 @@ class _Runner:
         self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues
     ) -> str | None:
         """The run key to claim before running: only when the run-cache is in use."""
-        from gitml.pipeline import runcache
-
         if not self.options.run_cache or self.options.force or not runcache.eligible(stage):
             return None
         return runcache.run_key(
@@ -399,8 +298,6 @@ class _Runner:
     def _claim(self, key: str | None) -> contextlib.AbstractContextManager[None]:
         """Experiments in parallel worktrees share the cache: the same run started twice
         at the same moment runs once; the second waits here, then restores it."""
-        from gitml.pipeline import runcache
-
         return contextlib.nullcontext() if key is None else runcache.claim(self.ws.cache, key)
 
     def _try_locked_outs(self, stage: Stage, reasons: list[Reason]) -> bool:
@@ -444,23 +341,13 @@ class _Runner:
         return not need
 
     def _restore_outs(self, outs: tuple[LockedPath, ...]) -> None:
-        linker = fsutil.Linker(self.ws.config.link_types)
+        # force: a stage's outs are repro's to replace, as running the stage would
+        chosen = [TrackedOutput(o.path, o.pointer(), f"{LOCK_FILE} ({o.path})") for o in outs]
+        done = restore(self.ws, chosen, force=True)
+        if done.failed:
+            path, reason = done.failed[0]
+            raise PipelineError(f"output '{path}' could not be restored: {reason}")
         for out in outs:
-            target = self.ws.abspath(out.path)
-            fsutil.remove_path(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if out.is_dir:
-                manifest = self.ws.cache.load_manifest(out.oid)
-                placed = place_dir(
-                    self.ws.cache, out.path, target, manifest, [], linker, lambda _n: None
-                )
-                for rel, path, oid in placed.placed:
-                    if not os.path.islink(path):
-                        self.ws.state.put(rel, os.stat(path), oid)
-            else:
-                place_file(self.ws.cache, target, out.oid, out.executable, linker)
-                if not target.is_symlink():
-                    self.ws.state.put(out.path, os.stat(target), out.oid)
             self._ignore(out.path)
 
     def _prepare_outs(self, stage: Stage) -> None:
@@ -500,7 +387,7 @@ class _Runner:
         return 0
 
     def _run_one(self, name: str, command: str, cwd: object, env: dict[str, str]) -> int:
-        argv = _shell_argv(command)
+        argv = shell_argv(command)
         try:
             if self.parallel or self.options.capture_output:
                 proc = subprocess.Popen(
@@ -524,9 +411,6 @@ class _Runner:
                 self._procs.discard(proc)
 
     def _commit(self, stage: Stage, deps: tuple[LockedPath, ...], params: ParamValues) -> None:
-        from gitml.ops.add import store_observed
-        from gitml.pipeline import runcache
-
         outs = []
         for out in stage.outs:
             found = observe(out.path, self.ws.abspath(out.path), self.ws.cache, self.ws.state,
@@ -559,11 +443,8 @@ class _Runner:
         return entry
 
 
-def _detach(path: object) -> None:
+def _detach(path: Path) -> None:
     """A persisted out that is a link into the cache gets a private copy before it is edited."""
-    from pathlib import Path
-
-    assert isinstance(path, Path)
     targets = (
         [path]
         if not path.is_dir() or path.is_symlink()
@@ -579,65 +460,6 @@ def _detach(path: object) -> None:
             shutil.copyfile(p, tmp)
             os.chmod(tmp, 0o644)
             os.replace(tmp, p)
-
-
-def plan(ws: Workspace, options: ReproOptions) -> list[StageResult]:
-    """--dry: what would run and why, changing nothing (beyond the stat cache)."""
-    from gitml.pipeline import runcache
-
-    pipeline, graph = load(ws)
-    order = select(pipeline, graph, options)
-    check_sources(ws, pipeline, graph, order)
-    lock = Locks.load(ws.root, pipeline)
-    results: list[StageResult] = []
-    will_run: set[str] = set()
-    # Outs that stages restored from the run-cache would put in place: downstream stages
-    # are judged against them, as the real repro judges them after the restore.
-    restored: dict[str, LockedPath] = {}
-    try:
-        for name in order:
-            stage = pipeline.stages[name]
-            if stage.frozen:
-                results.append(StageResult(name, FROZEN))
-                continue
-            observed = observe_stage(ws, stage)
-            if restored:
-                paths = {p: restored.get(p, v) for p, v in observed.paths.items()}
-                observed = Observed(paths, observed.params)
-            if options.force:
-                reasons = [Reason(ReasonKind.FORCED)]
-            else:
-                reasons = why_stale(stage, lock.entries.get(name), observed)
-            upstream = sorted(p for p in graph.parents[name] if p in will_run)
-            if not reasons and upstream:
-                reasons = [Reason(ReasonKind.UPSTREAM, upstream[0])]
-            if not reasons:
-                results.append(StageResult(name, UNCHANGED))
-                continue
-            outcome = WOULD_RUN
-            if (
-                options.run_cache
-                and not options.force
-                and not upstream
-                and runcache.eligible(stage)
-                and not missing_deps(stage, observed)
-                and not missing_params(observed)
-            ):
-                deps = tuple(p for d in stage.deps if (p := observed.paths[d]) is not None)
-                key = runcache.run_key(
-                    stage.cmd, stage.cmd_is_list, stage.wdir, deps, param_values(observed),
-                    [o.path for o in stage.outs],
-                )  # fmt: skip
-                hit = runcache.lookup(ws.cache, key)
-                if hit is not None:
-                    outcome = WOULD_RESTORE
-                    restored.update({o.path: o for o in hit.entry.outs})
-            if outcome == WOULD_RUN:
-                will_run.add(name)
-            results.append(StageResult(name, outcome, reasons))
-    finally:
-        ws.state.save()
-    return results
 
 
 def repro(

@@ -205,7 +205,7 @@ class RevisionFiles:
     def _pointer_owner(
         self, commit: str, rev: str, relpath: str
     ) -> tuple[str, Pointer, str] | None:
-        from gitml.history import parse_revision_pointer
+        from gitml.outputs import parse_revision_pointer
 
         for candidate in _self_and_parents(relpath):
             pointer_path = candidate + POINTER_SUFFIX
@@ -326,7 +326,7 @@ class RevisionFiles:
 
     def _open_store(self, located: Located) -> RemoteStore:
         if self._store is None and self._store_error is None:
-            from gitml.ops.sync import open_store
+            from gitml.repo import open_store
 
             try:
                 store = open_store(self.ws, self.remote, None)

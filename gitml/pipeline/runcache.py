@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import blake3
-
 from gitml.cache import Cache
 from gitml.errors import FormatError, GitmlError, IntegrityError
-from gitml.hashing import Oid, hash_bytes
+from gitml.hashing import Oid, hash_bytes, hex_digest
 from gitml.pipeline import RUNS_DIR
 from gitml.pipeline.lockfile import parse_entry, render_entry
 from gitml.pipeline.model import LockedPath, LockEntry, ParamValues, Stage
@@ -76,7 +74,7 @@ def run_key(
         "params": params,
         "outs": sorted(out_paths),
     }
-    return blake3.blake3(_KEY_DOMAIN + _canonical(payload)).hexdigest()
+    return hex_digest(_KEY_DOMAIN + _canonical(payload))
 
 
 def key_of_entry(entry: LockEntry) -> str:

@@ -459,19 +459,3 @@ def parse_pipeline(
     where = f"{rev}:{file}" if rev is not None else file
     base = posixpath.dirname(file)
     return _Parser(root, where, rev, base, read).parse(load_yaml(data, where))
-
-
-def pipeline_at(root: Path, rev: str, label: str | None = None) -> Pipeline | None:
-    """Every gitml.yaml committed at git revision `rev` as one pipeline (their vars files
-    read at `rev` too), or None when that revision has none. (`label`, the name the user
-    gave the revision, is accepted for callers that hold a commit id.)"""
-    from gitml.pipeline.project import load_pipelines_at
-
-    return load_pipelines_at(root, rev)
-
-
-def load_pipeline(root: Path) -> Pipeline | None:
-    """Every gitml.yaml of the workspace as one pipeline, or None when there is none."""
-    from gitml.pipeline.project import load_pipelines
-
-    return load_pipelines(root)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import observe_stage
-from gitml.pipeline.project import Locks
-from gitml.pipeline.spec import load_pipeline
+from gitml.pipeline.project import Locks, load_pipelines
 from gitml.pipeline.stale import Reason, why_stale
 from gitml.workspace import Workspace
 
@@ -26,7 +25,7 @@ class StageStatus:
 
 def stage_status(ws: Workspace) -> list[StageStatus]:
     """Stages (not frozen) whose gitml.lock entry no longer matches the workspace."""
-    pipeline = load_pipeline(ws.root)
+    pipeline = load_pipelines(ws.root)
     if pipeline is None:
         return []
     graph = build_graph(pipeline.stages.values(), pipeline.file)

@@ -34,12 +34,14 @@ def _definitions(root: Path, revs: list[Revision]) -> list[PlotDef]:
     import posixpath
 
     from gitml.pipeline import project
-    from gitml.pipeline.spec import load_pipeline, pipeline_at
+    from gitml.pipeline.project import load_pipelines, load_pipelines_at
     from gitml.pipeline.yamlio import load_yaml
 
     ordered = sorted(revs, key=lambda r: r.commit is not None)
     for rev in ordered:
-        pipeline = load_pipeline(root) if rev.commit is None else pipeline_at(root, rev.commit)
+        pipeline = (
+            load_pipelines(root) if rev.commit is None else load_pipelines_at(root, rev.commit)
+        )
         if pipeline is None:
             continue
         top_level: list[PlotDef] = []

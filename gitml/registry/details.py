@@ -159,7 +159,7 @@ class _Facts:
         return None if data is None else flatten(data)
 
     def content(self, commit: str, path: str) -> dict[str, Any] | None:
-        from gitml.history import parse_revision_pointer
+        from gitml.outputs import parse_revision_pointer
 
         data = self.pointers.get((commit, path))
         where = f"{commit[:7]}:{path}{POINTER_SUFFIX}"
@@ -173,7 +173,7 @@ class _Facts:
             return None
 
     def _stage_out(self, commit: str, path: str) -> dict[str, Any] | None:
-        from gitml.history import revision_outputs
+        from gitml.outputs import revision_outputs
 
         files = self.revision_files()
         output = revision_outputs(self.root, commit, files.cat).get(path)

@@ -128,7 +128,7 @@ def register(
 def _check_output(ws: Workspace, commit: str, label: str, path: str) -> None:
     """`path` is a tracked output or stage out at `commit` whose bytes are in the cache
     or on the default remote."""
-    from gitml.history import revision_outputs
+    from gitml.outputs import revision_outputs
 
     with git.CatFile(ws.root) as cat:
         outputs = revision_outputs(ws.root, commit, cat)

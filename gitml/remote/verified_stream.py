@@ -21,10 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-import blake3
-
 from gitml.errors import IntegrityError
-from gitml.hashing import Oid, hash_file
+from gitml.hashing import Oid, hash_file, new_hasher
 
 if TYPE_CHECKING:
     from gitml.remote.store import RemoteStore
@@ -115,7 +113,7 @@ class VerifiedReader(io.RawIOBase):
         self.name = label
         self._pos = 0  # logical position (seek/tell)
         self._hashed = 0  # bytes hashed from the start, in order
-        self._hasher: Any = blake3.blake3()
+        self._hasher: Any = new_hasher()
         self._stream: BinaryIO | None = None
         self._random: BinaryIO | None = None
         self.verified = False

@@ -10,8 +10,8 @@ import pytest
 from gitml.cache import Cache
 from gitml.errors import PathError
 from gitml.manifest import parse_manifest
-from gitml.outputs import observe
 from gitml.progress import NullProgress
+from gitml.scan import observe
 from gitml.state import StateDB
 
 
