@@ -1,3 +1,3 @@
-from gitml.cli.app import run
+from gitml.cli.fast import run
 
 run()

@@ -123,11 +123,20 @@ def get_url(
     repo: PathLike | None = None,
     remote: str | None = None,
 ) -> str:
-    """Where the object of a tracked file lives on the remote (a URL, or an absolute
-    path for a folder remote). A tracked directory gives its manifest object's location.
-    Nothing is downloaded, and the remote is not asked whether it holds the object::
+    """The URL of a tracked file's bytes on the remote (an absolute path for a folder
+    remote), for tools that read remote storage directly, as ``dvc.api.get_url``. A
+    tracked directory gives its manifest object's URL. Nothing is downloaded::
 
         gitml.api.get_url("models/model.pkl", rev="v1")
+        # 's3://bucket/team/data/objects/blake3/3f/...'
+
+    Only a whole (loose) object has a URL, so the remote is asked whether it holds one; a
+    URL with nothing behind it is never returned. Remote format 2 stores files below
+    1 MiB inside packs and files of 64 MiB or more as chunks: for those this raises
+    ``gitml.errors.RemoteError`` naming how the object is stored; read them with
+    :func:`open` or :func:`read`, or give the remote ``layout = "whole"`` (``gitml remote
+    modify NAME layout whole``, then ``gitml push``) so it keeps every object whole. A
+    file the remote lacks raises ``gitml.errors.ObjectNotFoundError``.
     """
     wanted = _repo_path(path)
     with DataRepo.open(repo, rev) as data_repo:
@@ -136,4 +145,4 @@ def get_url(
         if output is None:
             raise PathError(f"{wanted} is not tracked by gitml")
         oid = output.pointer.oid if output.path == wanted else snapshot.resolve_file(wanted).oid
-        return data_repo.open_store(remote).object_url(oid)
+        return data_repo.open_store(remote).object_url(oid, wanted)

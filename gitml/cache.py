@@ -10,18 +10,22 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitml import fsutil
 from gitml.errors import FormatError, IntegrityError, ObjectNotFoundError
-from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file, new_hasher
+from gitml.hashing import ALGORITHM, Oid, hash_bytes, hash_file, hex_digest, new_hasher
 from gitml.manifest import Manifest, parse_manifest
 from gitml.state import stat_key
 
 _MANIFEST_IDS = re.compile(rb"^blake3:([0-9a-f]{64}) ", re.MULTILINE)
 _COPY_CHUNK = 1024 * 1024
-_KERNEL_COPY_MIN = 4 * 1024 * 1024
+# From this size a copy is pumped through a few buffers of this size, hashed by one thread
+# while another writes them (docs/design.md: "Hash and copy in one read").
+_PIPE_MIN = 4 * 1024 * 1024
+_PIPE_CHUNK = 4 * 1024 * 1024
+_PIPE_BUFFERS = 4
 
 
 def object_relpath(oid: Oid) -> str:
@@ -55,6 +59,20 @@ class Cache:
         """Whether every file a cached manifest names is in the cache (on hex strings: no
         Oid objects for 20,000 entries)."""
         return not self._absent([h.decode() for h in _MANIFEST_IDS.findall(self.read_bytes(oid))])
+
+    def shards_digest(self) -> tuple[str, int] | None:
+        """A digest of the object directory and its shards' (name, inode, mtime), and the
+        newest mtime: adding or removing an object changes it. None without a cache."""
+        try:
+            top = os.stat(self._base)
+            with os.scandir(self._base) as entries:
+                stats = [(e.name, e.stat(follow_symlinks=False)) for e in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        stats.append(("", top))
+        lines = sorted(f"{name}\0{st.st_ino}\0{st.st_mtime_ns}\n" for name, st in stats)
+        digest = hex_digest("".join(lines).encode("utf-8", "surrogateescape"))
+        return digest, max(st.st_mtime_ns for _, st in stats)
 
     def _absent(self, hexdigests: list[str]) -> list[str]:
         if len(hexdigests) < 512:
@@ -128,8 +146,10 @@ class Cache:
         linker: fsutil.Linker,
         size: int | None = None,
         hashed_stat: os.stat_result | None = None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         """Store a workspace file already hashed to `expected`, unless the cache has it.
+        `on_bytes` hears of a large file's bytes as they are verified (a progress bar).
 
         The stored copy (reflink/copy) is hashed again as it is written, so an object always
         matches its name even if the source changed after it was hashed. A hardlink shares
@@ -141,7 +161,9 @@ class Cache:
         for link_type in linker.candidates():
             tmp = fsutil.temp_name(self.tmp_dir)
             try:
-                oid = self._store_as(source, tmp, link_type, size, (expected, hashed_stat))
+                oid = self._store_as(
+                    source, tmp, link_type, size, (expected, hashed_stat), on_bytes
+                )
             except OSError as exc:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
@@ -159,52 +181,88 @@ class Cache:
             return
         raise OSError(f"no link type of {linker.link_types} could store {source}")
 
+    def store_file(self, source: str, linker: fsutil.Linker, st: os.stat_result) -> Oid:
+        """Store a workspace file that has not been hashed yet, reading its bytes once (a
+        copy is hashed as it is written); returns the id of the stored bytes.
+
+        `st`: the file's stat when it was listed; a file that changes before it is stored
+        is refused, so an id is never recorded against a stat it was not hashed under.
+        """
+        for link_type in linker.candidates():
+            tmp = fsutil.temp_name(self.tmp_dir)
+            try:
+                self.tmp_dir.mkdir(parents=True, exist_ok=True)
+                oid = self._store_as(source, tmp, link_type, st.st_size, None)
+                if oid is None or stat_key(os.stat(source)) != stat_key(st):
+                    raise IntegrityError(f"{source} changed while it was being added; add it again")
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                if linker.refused(link_type, exc):
+                    continue
+                raise
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            self._ensure_dirs(oid)
+            self._commit_temp(tmp, oid)
+            return oid
+        raise OSError(f"no link type of {linker.link_types} could store {source}")
+
     def _store_as(
         self,
         source: str | Path,
         tmp: Path,
         link_type: str,
         size: int | None,
-        hashed: tuple[Oid, os.stat_result | None],
+        hashed: tuple[Oid, os.stat_result | None] | None,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> Oid | None:
         """Write `source` to a new read-only `tmp` with one link type; the id written.
 
-        `hashed`: the id the caller computed and, if that hash was settled (outside the
-        racy window), the file's stat then. A hardlink shares the inode, so a file whose
-        stat has not changed since is not read a second time.
+        `hashed`: the id the caller computed (None: not hashed yet) and, if that hash was
+        settled (outside the racy window), the file's stat then. A hardlink shares the
+        inode, so a file whose stat has not changed since is not read a second time.
         """
         if link_type == "reflink":
             fsutil.reflink(source, tmp, 0o444)
-            return hash_file(tmp)
+            return hash_file(tmp, on_bytes=on_bytes)
         if link_type == "hardlink":
             before = os.stat(source)
-            expected, hashed_stat = hashed
-            if hashed_stat is not None and stat_key(hashed_stat) == stat_key(before):
+            expected, hashed_stat = hashed or (None, None)
+            if (
+                expected is not None
+                and hashed_stat is not None
+                and (stat_key(hashed_stat) == stat_key(before))
+            ):
                 oid = expected
             else:
-                oid = hash_file(source, before.st_size)
+                oid = hash_file(source, before.st_size, on_bytes)
             os.link(source, tmp)
             fsutil.make_readonly(tmp)
             after = os.stat(tmp)
             same = (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
             return oid if same else None
-        return self._copy_hashing(source, tmp, size)
+        return self._copy_hashing(source, tmp, size, on_bytes)
 
-    def _copy_hashing(self, source: str | Path, tmp: Path, size: int | None) -> Oid:
-        """Copy into a new read-only file and return the id of the bytes written.
-
-        Big files are copied in the kernel (copy_file_range) and the copy is hashed from the
-        page cache with BLAKE3's threads: measured 1.3-2x faster than a user-space pump.
-        """
-        if size is not None and size >= _KERNEL_COPY_MIN:
-            fsutil.copy_file(source, tmp, 0o444)
-            return hash_file(tmp)
+    def _copy_hashing(
+        self,
+        source: str | Path,
+        tmp: Path,
+        size: int | None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Oid:
+        """Copy into a new read-only file and return the id of the bytes written: the
+        source is read once, and every byte is hashed from the buffer it is written from."""
         with fsutil.translate_disk_full("the cache"):
             fin = os.open(source, os.O_RDONLY)
             try:
                 fout = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
                 try:
-                    return _pump(fin, fout, os.fstat(fin).st_size if size is None else size)
+                    return _pump(
+                        fin, fout, os.fstat(fin).st_size if size is None else size, on_bytes
+                    )
                 finally:
                     os.close(fout)
             finally:
@@ -252,7 +310,57 @@ class Cache:
                         yield Oid.from_hex(shard.name + entry.name)
 
 
-def _pump(fin: int, fout: int, size: int) -> Oid:
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _pipe(fin: int, fout: int, on_bytes: Callable[[int], None] | None = None) -> Oid:
+    """Read into rotating buffers; this thread hashes each one while another writes the
+    previous ones. Hashing (one BLAKE3 thread) and writing release the GIL, so a copy
+    costs about the slower of the two rather than their sum."""
+    import queue
+    import threading
+
+    hasher = new_hasher()  # one thread: the writer thread has the other core
+    free: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+    full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+    for _ in range(_PIPE_BUFFERS):
+        free.put(bytearray(_PIPE_CHUNK))
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while (item := full.get()) is not None:
+                buffer, n = item
+                _write_all(fout, memoryview(buffer)[:n])
+                free.put(buffer)
+        except BaseException as exc:  # handed to the reading thread, raised there
+            failed.append(exc)
+            free.put(None)
+
+    thread = threading.Thread(target=writer, name="gitml-copy", daemon=True)
+    thread.start()
+    try:
+        while (buffer := free.get()) is not None:
+            n = os.readv(fin, [buffer])
+            if not n:
+                break
+            hasher.update(memoryview(buffer)[:n])
+            full.put((buffer, n))
+            if on_bytes is not None:
+                on_bytes(n)
+    finally:
+        full.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    return Oid(hasher.hexdigest())
+
+
+def _pump(fin: int, fout: int, size: int, on_bytes: Callable[[int], None] | None = None) -> Oid:
+    if size >= _PIPE_MIN:
+        return _pipe(fin, fout, on_bytes)
     if size < _COPY_CHUNK:
         data = os.read(fin, _COPY_CHUNK)
         view = memoryview(data)

@@ -9,7 +9,6 @@ import itertools
 import os
 import shutil
 import stat
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ class DiskFullError(GitmlError):
     pass
 
 
-_RUN = uuid.uuid4().hex[:12]
+_RUN = os.urandom(6).hex()  # as random as uuid4().hex[:12]; uuid imports platform
 _COUNTER = itertools.count()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -79,13 +80,21 @@ def hash_stream(stream: BinaryIO) -> tuple[Oid, int]:
     return Oid(hasher.hexdigest()), total
 
 
-def hash_file(path: str | os.PathLike[str], size: int | None = None) -> Oid:
-    """Hash a file's bytes with bounded memory."""
+def hash_file(
+    path: str | os.PathLike[str],
+    size: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Oid:
+    """Hash a file's bytes with bounded memory. `on_bytes` hears of each window hashed
+    (a progress bar that moves within one large file)."""
     with open(path, "rb") as handle:
         if size is None:
             size = os.fstat(handle.fileno()).st_size
         if size < _MMAP_MIN:
-            return Oid(blake3.blake3(handle.read()).hexdigest())
+            data = handle.read()
+            if on_bytes is not None:
+                on_bytes(len(data))
+            return Oid(blake3.blake3(data).hexdigest())
         hasher = new_hasher(size)
         fd = handle.fileno()
         offset = 0
@@ -95,4 +104,6 @@ def hash_file(path: str | os.PathLike[str], size: int | None = None) -> Oid:
             with mmap.mmap(fd, length, offset=offset, access=mmap.ACCESS_READ) as window:
                 hasher.update(window)
             offset += length
+            if on_bytes is not None:
+                on_bytes(length)
         return Oid(hasher.hexdigest())

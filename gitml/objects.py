@@ -120,5 +120,5 @@ class ObjectSource:
         return open_verified(blob, oid, size, label, mode, **text)
 
     def url(self, oid: Oid) -> str:
-        """The object's location on the remote (no request is made)."""
+        """The URL of the object's whole bytes on the remote (see RemoteStore.object_url)."""
         return self.store().object_url(oid)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from gitml.paths import validate_name
 from gitml.pointer import Pointer
 from gitml.progress import Progress
 from gitml.state import StateDB
-from gitml.statscan import TEMP_PREFIX, fingerprint, scan_stats
+from gitml.statscan import TEMP_PREFIX, dir_fingerprint, fingerprint
 
 if TYPE_CHECKING:
     from gitml.workspace import Workspace
@@ -31,7 +30,7 @@ def sibling_temp(target: str | Path) -> str:
     """A short temp name beside `target` (never derived from its name, which may be 255 bytes
     already); scans skip names with TEMP_PREFIX."""
     head = os.path.dirname(target)
-    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return os.path.join(head, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
 
 
 _SMALL = 4 * 1024 * 1024
@@ -126,11 +125,28 @@ def scan_dir(root_relpath: str, root_path: str, cache: Cache) -> list[ObservedFi
 def known_dir_pointer(relpath: str, path: Path, state: StateDB) -> Pointer | None:
     """The pointer a directory output would get, if its stat fingerprint is on record."""
     try:
-        entries = scan_stats(relpath, str(path))
+        digest = dir_fingerprint(relpath, str(path))
     except OSError:
         return None
-    known = state.get_dir(relpath, fingerprint(entries))
+    known = state.get_dir(relpath, digest)
     return Pointer("dir", *known) if known else None
+
+
+def objects_present(cache: Cache, state: StateDB, pointer: Pointer) -> bool:
+    """Whether the cache holds the object a pointer names and, for a directory, every file
+    its manifest lists (remembered per state of the cache's shard directories)."""
+    if not cache.exists(pointer.oid):
+        return False
+    if pointer.kind != "dir":
+        return True
+    shards = cache.shards_digest()  # taken before the listing: a change during it shows
+    if shards is not None and state.is_complete(pointer.oid, shards[0]):
+        return True
+    if not cache.has_manifest_objects(pointer.oid):
+        return False
+    if shards is not None:
+        state.put_complete(pointer.oid, *shards)
+    return True
 
 
 def hash_files(
@@ -138,12 +154,14 @@ def hash_files(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
+    store_large: Callable[[ObservedFile], Oid] | None = None,
 ) -> None:
     """Fill in `oid` for every file, from the stat cache where it can be trusted.
 
     Small files are read and hashed one after another: with warm pages a thread pool was
     4x slower here (GIL hand-offs on every open/read/close of a 4 KiB file). `on_small`
-    gets each small file's bytes as hashed, so `add` can store them without reading again.
+    gets each small file's bytes as hashed, so `add` can store them without reading again;
+    `store_large` stores a large file and returns its id, hashing it as it is copied.
     """
     todo = []
     for f in files:
@@ -170,9 +188,12 @@ def hash_files(
                 f.oid = hash_bytes(data)
                 if on_small is not None:
                     on_small(f, data)
+                advance(size)
+            elif store_large is not None:
+                f.oid = store_large(f)
+                advance(size)
             else:  # BLAKE3 spreads each large file over all cores itself
-                f.oid = hash_file(f.path, size)
-            advance(size)
+                f.oid = hash_file(f.path, size, advance)  # the bar moves within the file
     for f in todo:
         assert f.oid is not None
         f.settled = state.put(f.relpath, f.st, f.oid, now_ns=started)
@@ -199,6 +220,7 @@ def observe(
     state: StateDB,
     progress: Progress,
     on_small: Callable[[ObservedFile, bytes], None] | None = None,
+    store_large: Callable[[ObservedFile], Oid] | None = None,
 ) -> Observed:
     try:
         st = os.lstat(path)
@@ -206,7 +228,7 @@ def observe(
         return Observed("missing")
     if stat_mod.S_ISDIR(st.st_mode):
         files = scan_dir(relpath, str(path), cache)
-        hash_files(files, state, progress, on_small)
+        hash_files(files, state, progress, on_small, store_large)
         prefix = len(relpath) + 1
         entries = [
             Entry(f.relpath[prefix:], f.oid, f.st.st_size, f.executable)  # type: ignore[arg-type]
@@ -226,7 +248,7 @@ def observe(
             )
         return Observed("dir", files, manifest)
     observed = _observe_one(relpath, str(path), st, cache)
-    hash_files([observed], state, progress, on_small)
+    hash_files([observed], state, progress, on_small, store_large)
     return Observed("file", [observed])
 
 
@@ -241,6 +263,9 @@ def object_executable(cache: Cache, oid: Oid) -> bool:
     return bool(os.stat(cache.path(oid)).st_mode & stat_mod.S_IXUSR)
 
 
+_PROGRESS_WITHIN = 16 * 1024 * 1024  # files this large move the bar while they are stored
+
+
 def store_observed(ws: Workspace, observed: Observed) -> None:
     """Put an observed output's files (and its manifest) into the cache."""
     link_types = ws.config.link_types
@@ -251,8 +276,19 @@ def store_observed(ws: Workspace, observed: Observed) -> None:
     with ws.progress.task("Caching", total, unit="bytes") as task:
         for f in missing:
             assert f.oid is not None
-            ws.cache.add_file(f.path, f.oid, linker, f.st.st_size, f.st if f.settled else None)
-            task.advance(f.st.st_size)
+            size, stat = f.st.st_size, f.st if f.settled else None
+            if size < _PROGRESS_WITHIN:
+                ws.cache.add_file(f.path, f.oid, linker, size, stat)
+                task.advance(size)
+                continue
+            heard = [0]  # a large file's bar moves as its bytes are verified
+
+            def advance(n: int, heard: list[int] = heard) -> None:
+                heard[0] += n
+                task.advance(n)
+
+            ws.cache.add_file(f.path, f.oid, linker, size, stat, advance)
+            task.advance(max(0, size - heard[0]))  # what was not hashed (e.g. a hardlink)
     if observed.manifest is not None:
         ws.cache.add_hashed_bytes(observed.manifest.render(), observed.manifest.oid())
     if link_types[0] == "symlink":

@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS dir (
     nfiles INTEGER NOT NULL
 ) WITHOUT ROWID
 """
+# Directory manifests whose every object was seen in the cache, keyed by a digest of the
+# cache's shard directories (adding or removing an object changes its shard's mtime): a
+# no-op status then stats 257 directories instead of listing them and reading the manifest.
+_COMPLETE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS complete (
+    oid TEXT PRIMARY KEY,
+    shards TEXT NOT NULL
+) WITHOUT ROWID
+"""
 # Filesystems with whole-second timestamps get git's wider window.
 _RACY_NS_FINE = 50_000_000
 _RACY_NS_COARSE = 2_000_000_000
@@ -60,6 +69,7 @@ class StateDB:
         self._entries: dict[str, tuple[int, int, int, str, int]] | None = None
         self._pending: dict[str, tuple[int, int, int, str, int]] = {}
         self._pending_dirs: dict[str, tuple[str, str, int, int]] = {}
+        self._pending_complete: dict[str, str] = {}
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30)
@@ -67,6 +77,7 @@ class StateDB:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(_SCHEMA)
         conn.execute(_DIR_SCHEMA)
+        conn.execute(_COMPLETE_SCHEMA)
         return conn
 
     def _load(self) -> dict[str, tuple[int, int, int, str, int]]:
@@ -139,8 +150,33 @@ class StateDB:
         if not _is_racy(newest_mtime_ns, now):
             self._pending_dirs[relpath] = (fingerprint, oid.hexdigest, size, nfiles)
 
+    def is_complete(self, oid: Oid, shards: str) -> bool:
+        """Whether every object of manifest `oid` was in the cache when its shard
+        directories last had digest `shards`."""
+        if self._pending_complete.get(oid.hexdigest) == shards:
+            return True
+        if not self.path.exists():
+            return False
+        try:
+            with contextlib.closing(self._connect()) as conn:
+                row = conn.execute(
+                    "SELECT shards FROM complete WHERE oid = ?", (oid.hexdigest,)
+                ).fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return row is not None and row[0] == shards
+
+    def put_complete(
+        self, oid: Oid, shards: str, newest_mtime_ns: int, now_ns: int | None = None
+    ) -> None:
+        """Remember that manifest `oid`'s objects are all cached, unless a shard directory
+        changed within the racy window (a later change could keep its mtime)."""
+        now = time.time_ns() if now_ns is None else now_ns
+        if not _is_racy(newest_mtime_ns, now):
+            self._pending_complete[oid.hexdigest] = shards
+
     def save(self) -> None:
-        if not self._pending and not self._pending_dirs:
+        if not self._pending and not self._pending_dirs and not self._pending_complete:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(self._connect()) as conn, conn:
@@ -152,5 +188,10 @@ class StateDB:
                 "INSERT OR REPLACE INTO dir VALUES (?, ?, ?, ?, ?)",
                 [(path, *row) for path, row in self._pending_dirs.items()],
             )
+            conn.executemany(
+                "INSERT OR REPLACE INTO complete VALUES (?, ?)",
+                list(self._pending_complete.items()),
+            )
         self._pending.clear()
         self._pending_dirs.clear()
+        self._pending_complete.clear()

@@ -1030,6 +1030,14 @@ register(
 )
 register(
     Scenario(
+        "add-again",
+        "`TOOL add <target>` again right after add+commit, nothing changed",
+        State.ADDED,
+        lambda c: [("add (nothing changed)", c.tool.add(c.workload.target), True)],
+    )
+)
+register(
+    Scenario(
         "checkout",
         "`TOOL checkout` after `rm -rf` of the target",
         State.ADDED,
@@ -1467,6 +1475,132 @@ def bench_tool_workload(
 
 
 # --------------------------------------------------------------------------------------
+# --limits: what the machine itself takes on the same data, in the same run
+
+
+# Hash every file of a tree with BLAKE3 on one thread, 1 MiB reads (what `add` must read).
+LIMIT_HASH = """\
+import os, sys, blake3
+for top, _dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        h = blake3.blake3()
+        with open(os.path.join(top, name), "rb") as f:
+            while b := f.read(1 << 20):
+                h.update(b)
+"""
+# The stat walk every no-op status must do: scandir + lstat of each entry, in Python.
+LIMIT_WALK = """\
+import os, sys, stat
+stack = [sys.argv[1]]
+n = 0
+while stack:
+    with os.scandir(stack.pop()) as it:
+        for e in it:
+            if stat.S_ISDIR(e.stat(follow_symlinks=False).st_mode):
+                stack.append(e.path)
+            else:
+                n += 1
+"""
+LIMIT_OPS = (
+    "blake3, one thread",
+    "cp -r",
+    "blake3 one thread + cp (sum)",
+    "git status --porcelain (data in git)",
+    "scandir+stat walk (Python)",
+)
+# (gitml operation, the limit it is held to, target ratio from issue 20)
+LIMIT_TARGETS = (
+    ("add", "blake3 one thread + cp (sum)", 1.2),
+    ("status", "git status --porcelain (data in git)", 2.0),
+    ("add (nothing changed)", "git status --porcelain (data in git)", 2.0),
+    ("status", "scandir+stat walk (Python)", None),
+)
+
+
+def limits_python(gitml_exe: str | None) -> str:
+    """A Python with blake3: the one beside gitml, else this one."""
+    if gitml_exe:
+        beside = Path(gitml_exe).parent / "python"
+        if beside.exists():
+            return str(beside)
+    return sys.executable
+
+
+def bench_limits(
+    workload: Workload, args: argparse.Namespace, log_dir: Path, python: str
+) -> list[OpResult]:
+    """Per rep, on a fresh copy of the workload: hash it (one thread), copy it, and for
+    many files, `git status` with the files committed to git and a stat walk."""
+    runner = Runner(log_dir / f"limits-{workload.name}.log", args.timeout, args.drop_caches)
+    src = workload.ensure(args.workdir)
+    results = {op: OpResult("limits", workload.name, "limits", op, True, []) for op in LIMIT_OPS}
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@e",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@e"}  # fmt: skip
+    tmp_root = args.workdir / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    for rep in range(1, args.reps + 1):
+        run_dir = Path(tempfile.mkdtemp(prefix=f"limits-{workload.name}-", dir=tmp_root))
+        try:
+            repo = run_dir / "repo"
+            repo.mkdir()
+            copy_workload(src, repo)
+            data = repo / "data"
+
+            def timed(op: str, argv: list[str], cwd: Path = repo, rep: int = rep) -> Sample:
+                smp = runner.run(argv, cwd, env, timed=True)
+                results[op].argv = argv
+                results[op].samples.append(smp)
+                log(f"[limits/{workload.name}] rep {rep}/{args.reps} {op}: {smp.seconds:.3f}s")
+                return smp
+
+            hashed = timed("blake3, one thread", [python, "-c", LIMIT_HASH, str(data)])
+            copied = timed("cp -r", ["cp", "-r", str(data), str(run_dir / "copy")])
+            peak = max(hashed.peak_rss_mib, copied.peak_rss_mib)
+            results["blake3 one thread + cp (sum)"].samples.append(
+                Sample(hashed.seconds + copied.seconds, peak, 0.0, 0.0, copied.load1)
+            )
+            if workload.many_files:
+                for git_args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "data"]):
+                    runner.run(["git", *git_args], repo, env)
+                timed("git status --porcelain (data in git)", ["git", "status", "--porcelain"])
+                timed("scandir+stat walk (Python)", [python, "-c", LIMIT_WALK, str(data)])
+        except BenchError as e:
+            log(f"\n!!! [limits/{workload.name}] rep {rep} ABORTED: {e}\n")
+            for r in results.values():
+                r.error = r.error or str(e).splitlines()[0]
+            break
+        finally:
+            if not args.keep:
+                discard_tree(run_dir, workload.many_files)
+    return [r for r in results.values() if r.samples or r.error]
+
+
+def limits_table(workload: Workload, results: list[OpResult]) -> str:
+    """gitml's rows next to the machine's limits measured on the same data."""
+    mine = [r for r in results if r.workload == workload.name]
+    gitml = {r.op: r for r in mine if r.tool == "gitml" and r.remote is None}
+    limits = {r.op: r for r in mine if r.tool == "limits"}
+    lines = [
+        "| gitml operation | gitml s | limit | limit s | gitml/limit | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op, limit, goal in LIMIT_TARGETS:
+        # issue 20 holds the add of one big file to hash + copy; many small files pay per file
+        target = None if op == "add" and workload.many_files else goal
+        g, lim = gitml.get(op), limits.get(limit)
+        if g is None or lim is None or g.median_s is None or not lim.median_s:
+            continue
+        lines.append(
+            f"| {op} | {g.median_s:.3f} | {limit} | {lim.median_s:.3f} | "
+            f"{g.median_s / lim.median_s:.2f}x | {f'<= {target}x' if target else '-'} |"
+        )
+    lines += ["", "| limit | s |", "|---|---|"]
+    lines += [f"| {r.op} | {_fmt(r.median_s, '.3f')} |" for r in limits.values()]
+    notes = [f"- limits `{r.op}`: {r.error}" for r in limits.values() if r.error]
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+# --------------------------------------------------------------------------------------
 # reporting
 
 
@@ -1493,7 +1627,11 @@ def markdown_table(
     """One table: the local scenarios (``remote=None``) or those against one remote kind."""
     rows: dict[str, dict[str, OpResult]] = {}
     order = list(SCENARIOS)
-    mine = [r for r in results if r.workload == workload.name and r.remote == remote]
+    mine = [
+        r
+        for r in results
+        if r.workload == workload.name and r.remote == remote and r.tool != "limits"
+    ]
     # Registry order, compared rows before informational ones within a scenario.
     for res in sorted(mine, key=lambda r: (order.index(r.scenario), not r.compared)):
         rows.setdefault(res.op, {})[res.tool] = res
@@ -1612,6 +1750,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write raw per-rep results here")
     p.add_argument("--output", type=Path, help="also write the Markdown report here")
     p.add_argument("--keep", action="store_true", help="keep scratch repos (debugging)")
+    p.add_argument(
+        "--limits",
+        action="store_true",
+        help="also time the machine's limits on the same data (blake3 one thread, cp, git "
+        "status with the data in git, a scandir+stat walk) and compare gitml with them",
+    )
     args = p.parse_args(argv)
     args.workdir = args.workdir.resolve()
     args.only_list = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -1716,6 +1860,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{log_dir / f'{t.name}-{w.name}.log'}"
                 )
                 results += bench_tool_workload(t, w, scenarios, remotes, args, log_dir)
+            if args.limits:
+                gitml_exe = None if args.skip_gitml else tools[0].exe
+                log(f"== limits on {w.name}; log: {log_dir / f'limits-{w.name}.log'}")
+                results += bench_limits(w, args, log_dir, limits_python(gitml_exe))
     finally:
         if moto:
             moto.stop()
@@ -1755,12 +1903,19 @@ def main(argv: list[str] | None = None) -> int:
             "held after the command; S3 requests are counted in moto's access log."
         )
     for w in workloads:
-        if any(r.workload == w.name and r.remote is None for r in results):
+        if any(r.workload == w.name and r.remote is None and r.tool != "limits" for r in results):
             out += [
                 "",
                 f"## {w.name}: {w.describe} (`{w.target}`)",
                 "",
                 markdown_table(w, results, names),
+            ]
+        if any(r.workload == w.name and r.tool == "limits" for r in results):
+            out += [
+                "",
+                f"## {w.name}: gitml against the machine's limits, same data, same run",
+                "",
+                limits_table(w, results),
             ]
         for rem in remotes:
             if any(r.workload == w.name and r.remote == rem.kind for r in results):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,8 @@ columns:
 def run(argv: list[str], cwd: Path, log: Path) -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds (user + system), peak RSS MiB, exit code) of one
     subprocess. CPU time is what to compare on a shared machine; wall time includes
-    waiting for a core."""
+    waiting for a core. The peak RSS is at least this process's own (see
+    write_versions_apart), printed under the table."""
     with log.open("ab") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -96,6 +98,22 @@ def write_versions(folder: Path, rows: int, numeric: int, categorical: int, seed
         writer.close()
 
 
+def write_versions_apart(
+    folder: Path, rows: int, numeric: int, categorical: int, seed: int
+) -> None:
+    """write_versions in a child process. Linux counts the RSS a child had before exec
+    (a copy of this process) in its peak RSS: this process must stay small, so numpy and
+    the generated columns never live here."""
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "from bench_data_checks import write_versions; "
+        "write_versions(Path(sys.argv[2]), *map(int, sys.argv[3:]))"
+    )
+    here = str(Path(__file__).resolve().parent)
+    argv = [str(folder), str(rows), str(numeric), str(categorical), str(seed)]
+    subprocess.run([sys.executable, "-c", code, here, *argv], check=True)
+
+
 def evidently_python(venv: Path) -> Path:
     python = venv / "bin" / "python"
     if not python.exists():
@@ -123,7 +141,10 @@ def gitml_repo(folder: Path, gitml: str, log: Path) -> None:
     env = {**os.environ, **who, "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}
     shutil.copy(folder / "reference.parquet", folder / "live.parquet")
     subprocess.run([gitml, "add", "-q", "live.parquet"], cwd=folder, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
+    # Not -A: the reference and current Parquet files beside it are not for git.
+    subprocess.run(
+        ["git", "add", ".gitignore", ".gitml", "live.parquet.gitml"], cwd=folder, check=True
+    )
     subprocess.run(["git", "commit", "-qm", "reference"], cwd=folder, check=True, env=env)
     os.unlink(folder / "live.parquet")
     shutil.copy(folder / "current.parquet", folder / "live.parquet")
@@ -134,7 +155,7 @@ def drift_part(
 ) -> list[tuple[str, float, float, int, int]]:
     folder = work / "drift"
     folder.mkdir(parents=True)
-    write_versions(folder, args.rows, 15, 5, seed=42)
+    write_versions_apart(folder, args.rows, 15, 5, seed=42)
     gitml_repo(folder, args.gitml, log)
     drift = [args.gitml, "drift", "live.parquet", "--rev", "HEAD", "--json"]
     rows = []
@@ -155,7 +176,7 @@ def large_part(
 ) -> list[tuple[str, float, float, int, int]]:
     folder = work / "large"
     folder.mkdir(parents=True)
-    write_versions(folder, args.large_rows, 7, 3, seed=7)
+    write_versions_apart(folder, args.large_rows, 7, 3, seed=7)
     gitml_repo(folder, args.gitml, log)
     schema = folder / "schema.yaml"
     schema.write_text(LARGE_SCHEMA)
@@ -181,12 +202,23 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="gitml-bench-data-"))
     log = work / "bench.log"
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     rows = drift_part(args, work, log)
     if not args.skip_large:
         rows += large_part(args, work, log)
+    load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"(peak RSS of the benchmark process itself, a floor for every row: {own} MiB)")
     print("| run | wall s | CPU s | peak RSS MiB | exit |\n|---|---|---|---|---|")
     for name, wall, cpu, rss, code in rows:
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss} | {code} |")
+    peer = [r for r in rows if r[0].startswith("Evidently")]
+    if peer:
+        _, p_wall, p_cpu, p_rss, _ = peer[0]
+        print("\nRatios to Evidently (lower is better): wall, CPU, peak RSS")
+        for name, wall, cpu, rss, _ in rows[:2]:
+            print(f"- {name}: {wall / p_wall:.3f}, {cpu / p_cpu:.3f}, {rss / p_rss:.3f}")
     print(f"(log: {log})")
     if args.work is None:
         shutil.rmtree(work / "drift", ignore_errors=True)

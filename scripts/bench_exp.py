@@ -115,24 +115,37 @@ def small_pipeline(tool: Tool, repo: Path) -> None:
 
 
 def bench_show(
-    tool: Tool, workdir: Path, counts: list[int], real: int, reps: int
+    tool: Tool, workdir: Path, counts: list[int], real: int, reps: int, reuse: bool = False
 ) -> dict[int, float]:
     repo = workdir / f"show-{tool.name}"
-    small_pipeline(tool, repo)
-    log(f"[{tool.name}] making {real} experiments with exp run ...")
-    t0 = time.perf_counter()
-    for i in range(real):
-        sh(tool("exp", "run", "-S", f"lr={0.001 * (i + 1):.3f}", "-n", f"e{i}"), repo)
-    log(f"[{tool.name}]   {time.perf_counter() - t0:.0f} s")
-    sh(["git", "checkout", "-q", "--", "."], repo)
+    marker = repo / ".git" / "gitml-bench-made"  # experiments in the repo: "real made"
+    if reuse and marker.is_file() and int(marker.read_text().split()[0]) == real:
+        made = int(marker.read_text().split()[1])
+        if made > real:  # back to the real ones; the copies are made again below
+            drop = [f"e{i}" for i in range(real, made)]
+            refs = sh(["git", "for-each-ref", "--format=%(refname)", "refs/gitml/exps"], repo)
+            gone = "".join(f"delete {r}\n" for r in refs.split() if r.rsplit("/", 1)[1] in drop)
+            subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, input=gone, text=True,
+                           check=True)  # fmt: skip
+        log(f"[{tool.name}] reusing the {real} experiments in {repo} (--reuse)")
+    else:
+        small_pipeline(tool, repo)
+        log(f"[{tool.name}] making {real} experiments with exp run ...")
+        t0 = time.perf_counter()
+        for i in range(real):
+            sh(tool("exp", "run", "-S", f"lr={0.001 * (i + 1):.3f}", "-n", f"e{i}"), repo)
+        log(f"[{tool.name}]   {time.perf_counter() - t0:.0f} s")
+        sh(["git", "checkout", "-q", "--", "."], repo)
     results: dict[int, float] = {}
     made = real
+    marker.write_text(f"{real} {made}\n")
     for count in counts:
         if count > made:
             if tool.name != "gitml":
                 continue
             copy_gitml_experiments(repo, made, count)
             made = count
+            marker.write_text(f"{real} {made}\n")
         if count < made and count != real:
             continue
         doc = json.loads(sh(tool("exp", "show", "--json"), repo))
@@ -271,6 +284,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--big-size", default="1G")
     p.add_argument("--only", default="show,temp,grid")
     p.add_argument("--dvc-grid", action="store_true", help="also DVC's queue (celery workers)")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="exp show: reuse the repos (and their --real experiments) a previous run left "
+        "in --workdir instead of running exp run --real times again",
+    )
     args = p.parse_args(argv)
     import bench
 
@@ -288,7 +307,9 @@ def main(argv: list[str]) -> int:
     size = bench.parse_size(args.big_size)
     rows: list[str] = []
     if "show" in only:
-        shown = {t.name: bench_show(t, workdir, counts, args.real, args.reps) for t in tools}
+        shown = {
+            t.name: bench_show(t, workdir, counts, args.real, args.reps, args.reuse) for t in tools
+        }
         for count in counts:
             rows.append(row(f"exp show --json, {count} experiments", shown["gitml"].get(count),
                             shown.get("dvc", {}).get(count)))  # fmt: skip

@@ -9,13 +9,15 @@ annotated tags in GTO's format spread over MODELS models: versions `NAME@vX.Y.Z`
     .venv/bin/python scripts/bench_registry.py --gto .gitml-test-venvs/gto/bin/gto
     .venv/bin/python scripts/bench_registry.py --sizes 1000 --reps 1 --skip-gto
 
-Prints a Markdown table of median wall times (each command a fresh process).
+Prints a Markdown table of median wall times (each command a fresh process) and the
+load average, since the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -81,16 +83,29 @@ def build(root: Path, tags: int) -> None:
     subprocess.run(["git", "checkout", "-q", "main"], cwd=root, check=True)
 
 
-def timed(cmd: list[str], cwd: Path, reps: int) -> tuple[float, str]:
-    times, out = [], ""
-    for _ in range(reps):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-        out = proc.stdout
-    return statistics.median(times), out
+def timed(cmd: list[str], cwd: Path, reps: int) -> tuple[float, float, str]:
+    """Median wall time and median CPU time (user + system, the command and its children)
+    of `reps` runs after one untimed warm-up run. On a shared machine CPU time is what
+    to compare; wall time includes waiting for a core. Bytecode may be written (as after
+    any `pip install`): an environment that sets PYTHONDONTWRITEBYTECODE would otherwise
+    recompile an editable install every run."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times, cpus, out = [], [], ""
+    for rep in range(reps + 1):
+        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=stderr, env=env)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - start
+            stdout.seek(0)
+            stderr.seek(0)
+            out, err = stdout.read().decode(), stderr.read().decode()
+        if rep:
+            times.append(wall)
+            cpus.append(usage.ru_utime + usage.ru_stime)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {err[-2000:]}")
+    return statistics.median(times), statistics.median(cpus), out
 
 
 def main() -> None:
@@ -103,6 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     gto = str(Path(args.gto).resolve())
     rows = []
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     for size in (int(s) for s in args.sizes.split(",")):
         root = Path(tempfile.mkdtemp(prefix="gitml-bench-registry-"))
         try:
@@ -110,22 +126,29 @@ def main() -> None:
             repo = root / "repo"
             n_tags = len(subprocess.run(["git", "tag"], cwd=repo, capture_output=True,
                                         text=True, check=True).stdout.split())  # fmt: skip
-            ours, out = timed([args.gitml, "model", "show", "--json"], repo, args.reps)
+            ours, ours_cpu, out = timed([args.gitml, "model", "show", "--json"], repo, args.reps)
             doc = json.loads(out)
             versions = sum(len(m["versions"]) for m in doc["models"])
-            theirs = None
+            theirs = theirs_cpu = None
             if not args.skip_gto:
-                theirs, gto_out = timed([gto, "show", "--json"], repo, args.reps)
+                theirs, theirs_cpu, gto_out = timed([gto, "show", "--json"], repo, args.reps)
                 assert set(json.loads(gto_out)) == {m["name"] for m in doc["models"]}
-            rows.append((n_tags, versions, ours, theirs))
+            rows.append((n_tags, versions, ours, ours_cpu, theirs, theirs_cpu))
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    print("| tags | versions | gitml model show --json (s) | gto show --json (s) | ratio |")
+    load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
+    print(
+        "| tags | versions | gitml model show --json: wall s (CPU s) "
+        "| gto show --json: wall s (CPU s) | ratio wall (CPU) |"
+    )
     print("|---:|---:|---:|---:|---:|")
-    for n_tags, versions, ours, theirs in rows:
-        gto_cell = f"{theirs:.2f}" if theirs is not None else "-"
-        ratio = f"{ours / theirs:.4f}" if theirs else "-"
-        print(f"| {n_tags:,} | {versions:,} | {ours:.3f} | {gto_cell} | {ratio} |")
+    for n_tags, versions, ours, ours_cpu, theirs, theirs_cpu in rows:
+        gto_cell = f"{theirs:.2f} ({theirs_cpu:.2f})" if theirs and theirs_cpu else "-"
+        ratio = (
+            f"{ours / theirs:.4f} ({ours_cpu / theirs_cpu:.4f})" if theirs and theirs_cpu else "-"
+        )
+        print(f"| {n_tags:,} | {versions:,} | {ours:.3f} ({ours_cpu:.3f}) | {gto_cell} | {ratio} |")
 
 
 if __name__ == "__main__":

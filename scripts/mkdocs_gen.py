@@ -132,11 +132,9 @@ TITLES: dict[str, str] = {}  # 'commands/remote-add.md' -> 'gitml remote add'
 
 def command_pages() -> dict[str, str]:
     """{'commands/add.md': markdown, ...} including 'commands/index.md'."""
-    import typer
+    from gitml.cli.app import build_command, register_all
 
-    from gitml.cli.app import register_all
-
-    root = typer.main.get_command(register_all())
+    root = build_command(register_all())
     root_ctx = root.make_context("gitml", [], resilient_parsing=True)
     pages: dict[str, str] = {}
     index_rows: list[str] = []

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gitml import __version__
-from gitml.cli.output import human_size as _human
-from gitml.cli.output import print_json as _print_json
+from gitml.cli.common import GLOBAL_FLAGS, hoist_global_flags, report_failure
 
 app = typer.Typer(
     name="gitml",
@@ -18,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help, laid out as git's (see cli/help_style.py)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -28,12 +28,9 @@ class Ctx:
         self.verbose = verbose
 
     def workspace(self) -> Any:
-        from gitml.ui import make_progress
-        from gitml.workspace import Workspace
+        from gitml.cli.status_cmd import open_workspace
 
-        ws = Workspace.find(progress=make_progress(self.quiet))
-        _ = ws.config  # a malformed config is refused by every command, not only those using it
-        return ws
+        return open_workspace(self.quiet)
 
     def say(self, message: str) -> None:
         if not self.quiet:
@@ -61,8 +58,9 @@ def main_options(
 
 
 def _git_hint(ctx: Ctx, files: list[str]) -> None:
-    if files and not ctx.quiet:
-        typer.echo("\nTo track the changes with git, run:\n\n    git add " + " ".join(files) + "\n")
+    from gitml.cli.add_cmd import git_hint
+
+    git_hint(ctx.quiet, files)
 
 
 @app.command()
@@ -85,20 +83,9 @@ def init(ctx: typer.Context) -> None:
 
 
 def _record(ctx: Ctx, results: list[Any], verb: str) -> None:
-    from gitml.pointer import pointer_path_for
+    from gitml.cli.add_cmd import record
 
-    ws_files: list[str] = []
-    for r in results:
-        p = r.pointer
-        what = f"{p.nfiles} files, " if p.kind == "dir" else ""
-        state = verb if r.changed else "Unchanged"
-        ctx.say(f"{state} {r.relpath} ({what}{_human(p.size)})")
-        if r.changed:
-            ws_files.append(pointer_path_for(r.relpath))
-        if r.gitignore_changed:
-            parent = r.relpath.rpartition("/")[0]
-            ws_files.append(f"{parent}/.gitignore" if parent else ".gitignore")
-    _git_hint(ctx, list(dict.fromkeys(ws_files)))
+    record(ctx.quiet, results, verb)
 
 
 @app.command()
@@ -111,11 +98,14 @@ def add(
         bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
     ] = False,
 ) -> None:
-    """Track files or directories: cache their bytes and write PATH.gitml pointers."""
-    from gitml.ops.add import add as do_add
+    """Track files or directories: cache them, write .gitml pointers.
+
+    The bytes go into the cache and each PATH gets a PATH.gitml pointer for git.
+    """
+    from gitml.cli.add_cmd import show_add
 
     c: Ctx = ctx.obj
-    _record(c, do_add(c.workspace(), paths, verify=not no_verify), "Added")
+    show_add(c.quiet, paths, not no_verify)
 
 
 @app.command()
@@ -131,8 +121,11 @@ def commit(
         bool, typer.Option("--no-verify", help="Record data that breaks its declared schema.")
     ] = False,
 ) -> None:
-    """Re-record changed tracked outputs in their pointer files, and stage outputs already
-    in the workspace in gitml.lock (the stage is not run)."""
+    """Record outputs that changed, without running anything.
+
+    Re-records changed tracked outputs in their pointer files, and stage outputs already
+    in the workspace in gitml.lock (the stage is not run).
+    """
     from gitml.ops.add import commit as do_commit
     from gitml.pipeline.commit import commit_stages, stage_targets
 
@@ -141,7 +134,7 @@ def commit(
     stages, rest = stage_targets(ws, paths or [])
     results = do_commit(ws, rest, verify=not no_verify) if rest or not paths else []
     _record(c, [r for r in results if r.changed], "Committed")
-    staged = commit_stages(ws, stages if paths else None)
+    staged = commit_stages(ws, stages if paths else None, verify=not no_verify)
     for key, changed in staged.stages:
         if changed:
             c.say(f"Committed stage '{key}'")
@@ -158,63 +151,29 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     remote: Annotated[
-        bool, typer.Option("--remote", help="List what a remote lacks instead: --remote [NAME].")
+        bool,
+        typer.Option(
+            "-r",
+            "--remote",
+            help="List what a remote lacks instead: -r [NAME] (default: core.remote).",
+        ),
     ] = False,
-    remote_name: Annotated[str | None, typer.Option("-r", help="Remote for --remote.")] = None,
 ) -> None:
-    """List tracked outputs whose workspace content differs from their pointer, and stale stages."""
-    if remote or remote_name:
+    """Show outputs and stages that differ from what is recorded.
+
+    Lists tracked outputs whose workspace content differs from their pointer, and stale
+    stages. With --remote, lists what a remote lacks instead.
+    """
+    if remote:
         from gitml.cli.remote_cmds import show_remote_status
 
-        return show_remote_status(ctx, paths, remote_name, as_json)
-    from gitml.ops.status import select_targets, stage_status
-    from gitml.ops.status import status as do_status
+        return show_remote_status(ctx, paths, as_json)
+    from gitml.cli.status_cmd import show_status
 
     c: Ctx = ctx.obj
-    ws = c.workspace()
-    targets = select_targets(ws, paths)
-    results = do_status(ws, targets.outputs)
-    stages = stage_status(ws, targets.stages)
-    errors = [r for r in results if r.state == "error"]
-    if as_json:
-        doc: dict[str, object] = {"outputs": [r.to_json() for r in results]}
-        from gitml.pipeline.project import has_pipelines
-
-        if has_pipelines(ws.root):  # "stages" only in workspaces with a pipeline
-            doc["stages"] = [s.to_json() for s in stages]
-        _print_json(doc)
-        _fail_on_errors(errors)
-        return
-    results = [r for r in results if r.state != "error"]
-    if not results and not stages:
-        _fail_on_errors(errors)
-        c.say("Everything is up to date.")
-        return
-    if c.quiet:
-        # As `dvc status -q`: nothing printed, the exit code says whether anything changed.
-        _fail_on_errors(errors)
-        raise typer.Exit(1)
-    for s in stages:
-        typer.echo(f"\tstale stage:    {s.name} ({s.describe()})")
-    for r in results:
-        extra = f" ({r.message})" if r.message else ""
-        typer.echo(f"\t{r.state + ':':<14} {ws.display(r.path)}{extra}")
-        for key in ("added", "modified", "deleted"):
-            for name in getattr(r, key)[:20]:
-                typer.echo(f"\t\t{key}: {name}")
-            if len(getattr(r, key)) > 20:
-                typer.echo(f"\t\t... and {len(getattr(r, key)) - 20} more {key}")
-    _fail_on_errors(errors)
-
-
-def _fail_on_errors(errors: list[Any]) -> None:
-    """Unreadable pointers: one line each on stderr and exit 1, as `checkout` does."""
-    from gitml.errors import GitmlError
-
-    for r in errors[:-1]:
-        typer.echo(f"gitml: error: {r.message}", err=True)
-    if errors:
-        raise GitmlError(errors[-1].message)
+    code = show_status(c.quiet, paths, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -259,7 +218,10 @@ def remove(
         bool, typer.Option("--outs", help="Also delete the data in the workspace.")
     ] = False,
 ) -> None:
-    """Stop tracking an output: remove its pointer and .gitignore entry (data stays)."""
+    """Stop tracking an output; its data stays.
+
+    Removes the output's pointer and .gitignore entry.
+    """
     from gitml.ops.move import remove as do_remove
 
     c: Ctx = ctx.obj
@@ -329,6 +291,13 @@ def command_names(typer_app: typer.Typer) -> list[str]:
     return names + [g.name or "" for g in typer_app.registered_groups]
 
 
+def build_command(typer_app: typer.Typer) -> Any:
+    """The click command for `typer_app`, with git-style value names in its help."""
+    from gitml.cli.help_style import git_style
+
+    return git_style(typer.main.get_command(typer_app))
+
+
 def _command_for(args: list[str]) -> Any:
     """The click command to run `args` with: only the named subcommand when it is known."""
     import copy
@@ -338,10 +307,10 @@ def _command_for(args: list[str]) -> Any:
     if module_name is not None:
         _register(module_name)
     elif "--help" in args or "-h" in args or (word is not None and word not in command_names(app)):
-        return typer.main.get_command(register_all())
+        return build_command(register_all())
     elif word is None:
         if "--version" not in args:
-            return typer.main.get_command(register_all())
+            return build_command(register_all())
         word = ""  # the eager --version callback exits before any command is looked up
     view = copy.copy(app)
     view.registered_commands = [
@@ -350,29 +319,11 @@ def _command_for(args: list[str]) -> Any:
         if (c.name or typer.main.get_command_name(c.callback.__name__)) == word  # type: ignore[union-attr]
     ]
     view.registered_groups = [g for g in app.registered_groups if g.name == word]
-    return typer.main.get_command(view)
+    return build_command(view)
 
 
-_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
-
-
-# Commands whose trailing words are a shell command of their own: flags there belong to it.
-_COMMAND_TAKING = (["stage", "add"],)
-
-
-def _hoist_global_flags(args: list[str]) -> list[str]:
-    """Accept -q/-v anywhere before `--` (`gitml add -q data`), as DVC and git users expect.
-
-    In `gitml stage add ... python train.py -v` the `-v` is the stage command's: only flags
-    before `stage` are gitml's there.
-    """
-    end = args.index("--") if "--" in args else len(args)
-    words = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
-    if any(words[: len(prefix)] == prefix for prefix in _COMMAND_TAKING):
-        end = args.index(words[0])
-    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
-    rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
-    return [*dict.fromkeys(flags), *rest, *args[end:]]
+_hoist_global_flags = hoist_global_flags
+_GLOBAL_FLAGS = GLOBAL_FLAGS
 
 
 def _usage_error_class() -> tuple[type[BaseException], ...]:
@@ -404,31 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns it here
             typer.echo("gitml: interrupted", err=True)
         return result if isinstance(result, int) else 0
-    except GitmlError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        typer.echo(f"gitml: error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         return 130
-    except KeyboardInterrupt:
-        typer.echo("gitml: interrupted", err=True)
-        return 130
-    except OSError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        where = f": {exc.filename}" if exc.filename else ""
-        typer.echo(f"gitml: error: {exc.strerror or exc}{where}", err=True)
-        return 1
+    except (GitmlError, KeyboardInterrupt, OSError) as exc:
+        code = report_failure(exc, verbose)
+        assert code is not None
+        return code
     except Exception as exc:
         if isinstance(exc, _usage_error_class()):
             exc.show()  # type: ignore[attr-defined]

@@ -30,7 +30,10 @@ def check(
         bool, typer.Option("--notify", help="Send the report to [notify.*] when a check fails.")
     ] = False,
 ) -> None:
-    """Run every check under `checks:` in gitml.yaml on the workspace; exit 1 if any fails."""
+    """Run the checks under `checks:` in gitml.yaml.
+
+    Exits 1 if any check fails.
+    """
     from gitml.checks import report, run_checks
 
     ws = ctx.obj.workspace()

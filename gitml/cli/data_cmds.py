@@ -115,7 +115,10 @@ def drift(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print a Markdown table.")] = False,
 ) -> None:
-    """Compare the data at --rev with --against (default: the work tree), column by column."""
+    """Compare data between two revisions, column by column.
+
+    The data at --rev against --against (default: the work tree).
+    """
     from gitml.tabular import checks
     from gitml.tabular.drift import parse_thresholds
     from gitml.workspace import Workspace

@@ -23,8 +23,11 @@ def doctor(
         float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each remote.")
     ] = 10.0,
 ) -> None:
-    """Check this setup: versions, the cache's link types, remotes (reachable?), hooks.
-    Exits 1 when it finds a problem."""
+    """Check this setup: versions, links, remotes, hooks.
+
+    Reports the versions, the cache's link types, whether remotes are reachable, and
+    the hooks. Exits 1 when it finds a problem.
+    """
     from gitml.doctor import diagnose
 
     report = diagnose(timeout=timeout)

@@ -14,7 +14,7 @@ import typer
 from gitml.cli.output import print_json as _print_json
 
 exp_app = typer.Typer(
-    help="Run parameter variations as experiments, compare them, keep the best.",
+    help="Run, compare and keep parameter variations as experiments.",
     no_args_is_help=True,
 )
 
@@ -69,7 +69,7 @@ def exp_run(
     ] = 1,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the pipeline with params overridden and record the result as an experiment."""
+    """Run the pipeline with params overridden, as an experiment."""
     from gitml.errors import StageFailedError, UsageError
     from gitml.exp import overrides
     from gitml.exp.launch import launch
@@ -129,30 +129,16 @@ def exp_show(
     desc: Annotated[bool, typer.Option("--desc", help="Sort descending.")] = False,
     all_commits: AllOpt = False,
 ) -> None:
-    """One row per experiment of the current baseline commit (-A: all), and the baseline."""
-    from gitml.exp import show
+    """List the experiments of the current baseline commit.
 
-    ws = ctx.obj.workspace()
-    doc = show.collect(ws, all_baselines=all_commits)
-    if sort_by:
-        from gitml.exp.table import sort_rows
+    One row per experiment (-A: of every baseline commit), and the baseline.
+    """
+    from gitml.cli.exp_show_cmd import collect, print_doc
 
-        doc["experiments"] = sort_rows(doc["experiments"], sort_by, descending=desc)
-    if as_json:
-        import json
-
-        # Compact unless a person reads it: with 1,000 experiments json's indenting
-        # (pure Python) cost more than everything else exp show does.
-        indent = 2 if sys.stdout.isatty() else None
-        sys.stdout.write(json.dumps(doc, indent=indent, default=str) + "\n")
-    elif as_csv:
-        from gitml.exp.table import render_csv
-
-        typer.echo(render_csv(doc), nl=False)
-    elif md:
-        from gitml.exp.table import render_markdown
-
-        typer.echo(render_markdown(doc))
+    doc = collect(ctx.obj.quiet, all_commits, sort_by, desc)
+    form = "--json" if as_json else "--csv" if as_csv else "--md" if md else None
+    if form is not None:
+        print_doc(doc, form)
     else:
         from rich.console import Console
 
@@ -171,7 +157,10 @@ def exp_diff(
     as_json: JsonOpt = False,
     md: Annotated[bool, typer.Option("--md", help="Print a Markdown table.")] = False,
 ) -> None:
-    """Params and metrics that differ between two experiments or revisions."""
+    """Compare params and metrics of two experiments or revisions.
+
+    Shows the params and metrics that differ.
+    """
     from gitml.exp import show
     from gitml.pipeline.metrics import diff_json, show_change, show_value, table
 
@@ -206,7 +195,10 @@ def exp_apply(
         bool, typer.Option("-f", "--force", help="Overwrite work that is saved nowhere.")
     ] = False,
 ) -> None:
-    """Make the workspace's params, gitml.lock, metrics and outputs the experiment's."""
+    """Make the workspace's params and outputs the experiment's.
+
+    Params, gitml.lock, metrics and outputs.
+    """
     from gitml.exp.apply import apply
 
     ws = ctx.obj.workspace()
@@ -237,7 +229,10 @@ def exp_rm(
     all_commits: AllOpt = False,
     queued: Annotated[bool, typer.Option("--queued", help="Queued experiments only.")] = False,
 ) -> None:
-    """Delete experiments (their refs; gc then frees what only they used)."""
+    """Delete experiments.
+
+    Removes their refs; gc then frees what only they used.
+    """
     from gitml.errors import UsageError
     from gitml.exp.apply import remove
 
@@ -294,7 +289,7 @@ def exp_push(
     remote: GitmlRemoteOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Share experiments: refs to a git remote, outputs to the gitml remote."""
+    """Share experiments: refs to git, outputs to the gitml remote."""
     from gitml.exp.sync import push
 
     result = push(
@@ -312,7 +307,7 @@ def exp_pull(
     remote: GitmlRemoteOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch experiments: refs from a git remote, outputs from the gitml remote."""
+    """Fetch experiments: refs from git, outputs from the gitml remote."""
     from gitml.exp.sync import pull
 
     result = pull(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from gitml.cli.output import human_size as _human
+from gitml.cli.output import plural as _plural
 from gitml.cli.output import print_json as _print_json
 from gitml.errors import GitmlError, UsageError
 
@@ -45,8 +46,11 @@ def diff(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Tracked outputs added, deleted, modified or renamed between two revisions (or a
-    revision and the work tree), down to files inside tracked directories."""
+    """Show outputs changed between two revisions or the work tree.
+
+    Lists tracked outputs added, deleted, modified or renamed, down to files inside
+    tracked directories.
+    """
     from gitml.ops.diff import diff as do_diff
 
     result = do_diff(ctx.obj.workspace(), rev_a, rev_b)
@@ -83,7 +87,10 @@ def ls(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Tracked outputs and their sizes, at a revision or in the work tree."""
+    """List tracked outputs and their sizes.
+
+    At a revision, or in the work tree.
+    """
     from gitml.ops.ls import ls as do_ls
     from gitml.repo import DataRepo
 
@@ -97,7 +104,7 @@ def ls(
         return
     for e in entries:
         if e.kind == "dir":
-            typer.echo(f"{_human(e.size):>10}  {e.path}/  ({e.nfiles} files)")
+            typer.echo(f"{_human(e.size):>10}  {e.path}/  ({_plural(e.nfiles or 0, 'file')})")
         else:
             typer.echo(f"{_human(e.size):>10}  {e.path}")
 
@@ -158,13 +165,17 @@ def gc(
     if as_json:
         _print_json({**plan.to_json(dry=False), "bytes": done.bytes})
         return
-    _say(ctx, f"Removed {done.removed} objects ({_human(done.bytes)}) from the cache.")
+    _say(ctx, f"Removed {_plural(done.removed, 'object')} ({_human(done.bytes)}) from the cache.")
     if done.tmp_removed:
-        _say(ctx, f"Removed {done.tmp_removed} stale temporary files.")
+        _say(ctx, f"Removed {_plural(done.tmp_removed, 'stale temporary file')}.")
     if done.markers_removed:
-        _say(ctx, f"Dropped {done.markers_removed} run-cache entries.")
+        _say(
+            ctx, f"Dropped {_plural(done.markers_removed, 'run-cache entry', 'run-cache entries')}."
+        )
+    if done.profiles_removed:
+        _say(ctx, f"Removed {_plural(done.profiles_removed, 'stored data profile')}.")
     if remote is not None:
-        _say(ctx, f"Removed {done.remote_removed} objects from remote '{remote}'.")
+        _say(ctx, f"Removed {_plural(done.remote_removed, 'object')} from remote '{remote}'.")
 
 
 def _report_plan(ctx: typer.Context, plan: Any, *, dry: bool, as_json: bool) -> None:
@@ -187,13 +198,19 @@ def _report_plan(ctx: typer.Context, plan: Any, *, dry: bool, as_json: bool) -> 
         _say(ctx, f"{verb} {len(plan.stale_tmp)} temporary files older than a day.")
     if plan.drop_markers:
         _say(ctx, f"{verb} {len(plan.drop_markers)} run-cache entries.")
+    if plan.profiles_remove:
+        _say(
+            ctx,
+            f"{verb} {len(plan.profiles_remove)} stored data profiles whose data is not kept; "
+            f"keeping {plan.profiles_kept}.",
+        )
     if plan.remote is not None:
         if dry:
             for oid in plan.remote_remove:
                 _say(ctx, f"{'remote':>10}  {oid}")
         _say(
             ctx,
-            f"{verb} {len(plan.remote_remove)} objects from remote '{plan.remote}'; "
+            f"{verb} {_plural(len(plan.remote_remove), 'object')} from remote '{plan.remote}'; "
             f"keeping {plan.remote_kept}.",
         )
 
@@ -203,9 +220,9 @@ def _interactive() -> bool:
 
 
 def _confirm_local(plan: Any, *, force: bool) -> None:
-    if force or not (plan.remove or plan.stale_tmp or plan.drop_markers):
+    if force or not (plan.remove or plan.stale_tmp or plan.drop_markers or plan.profiles_remove):
         return
-    what = f"{len(plan.remove)} cache objects ({_human(plan.bytes)})"
+    what = f"{_plural(len(plan.remove), 'cache object')} ({_human(plan.bytes)})"
     if not _interactive():
         raise GitmlError(
             f"gc would delete {what}; nothing deleted: not a terminal, so confirm with -f",
@@ -218,7 +235,7 @@ def _confirm_local(plan: Any, *, force: bool) -> None:
 def _confirm_remote(plan: Any, *, yes: bool) -> None:
     if yes:
         return
-    what = f"{len(plan.remote_remove)} objects from remote '{plan.remote}'"
+    what = f"{_plural(len(plan.remote_remove), 'object')} from remote '{plan.remote}'"
     if not _interactive():
         raise GitmlError(
             f"gc would delete {what}; nothing deleted: confirm with --yes-delete-remote",
@@ -254,7 +271,10 @@ def get(
     jobs: Annotated[int, typer.Option("-j", "--jobs", min=1, help="Parallel downloads.")] = 4,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download a tracked output from another gitml repository, without cloning it."""
+    """Download a tracked output from another gitml repository.
+
+    The repository is not cloned.
+    """
     from gitml.ops.get import get as do_get
     from gitml.ui import make_progress
 

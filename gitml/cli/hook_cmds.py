@@ -37,8 +37,11 @@ def install(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Install git hooks: pre-commit (stale pointers), pre-push (push data), post-checkout
-    and post-merge (check out data). Hooks already there keep running, first."""
+    """Install gitml's git hooks.
+
+    pre-commit (stale pointers), pre-push (push data), post-checkout and post-merge
+    (check out data). Hooks already there keep running, first.
+    """
     from gitml import hooks
 
     ws = ctx.obj.workspace()

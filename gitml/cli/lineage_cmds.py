@@ -42,7 +42,7 @@ def lineage(
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print a Mermaid graph.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Trace a tracked output back to the stages, code, params and data that made it."""
+    """Trace an output back to the stages, code, params and data."""
     from gitml.errors import UsageError
 
     if find is not None:

@@ -25,9 +25,11 @@ def migrate_dvc(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Convert dvc.yaml, dvc.lock, .dvc files and DVC remotes to gitml's (DVC not needed).
+    """Convert a DVC repository to gitml (DVC not needed).
 
-    DVC's files stay in place; remove them with git once you are happy."""
+    Converts dvc.yaml, dvc.lock, .dvc files and DVC remotes to gitml's. DVC's files stay
+    in place; remove them with git once you are happy.
+    """
     from pathlib import Path
 
     from gitml import git

@@ -73,7 +73,10 @@ def promote_model(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Assign STAGE to a version (tag NAME#STAGE#N); with --fail-if only if the gate passes."""
+    """Assign a stage to a model version.
+
+    Tags NAME#STAGE#N; with --fail-if, only if the gate passes.
+    """
     from gitml.registry.ops import find_version, promote, stage_holder
     from gitml.registry.state import read
 
@@ -168,13 +171,18 @@ def show_models(
     name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Models, their versions (commit, date, path, content id, metrics) and stages."""
-    from gitml.registry.details import show
-    from gitml.registry.ops import RegistryError
-    from gitml.registry.state import read
+    """List models, their versions and stages.
+
+    Each version with its commit, date, path, content id and metrics.
+    """
+    from gitml.registry.state import TagListing, read
 
     ws = ctx.obj.workspace()
-    registry = read(ws.root)
+    listing = TagListing(ws.root)  # git reads the tags while Python imports the rest
+    from gitml.registry.details import show
+    from gitml.registry.ops import RegistryError
+
+    registry = read(ws.root, listing)
     if name is not None and registry.model(name) is None:
         raise RegistryError(f"no model named '{name}' in the registry")
     document = show(ws, registry, name)
@@ -225,7 +233,10 @@ def get_model(
     force: Annotated[bool, typer.Option("-f", "--force", help="Replace OUT if it exists.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a model version's bytes (hash-verified, from the cache or the remote), no checkout."""
+    """Write a model version's bytes, without a checkout.
+
+    The bytes are hash-verified, from the cache or the remote.
+    """
     from gitml.registry.fetch import get_model as do_get
     from gitml.ui import make_progress
 

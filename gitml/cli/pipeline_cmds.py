@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -57,12 +58,19 @@ def stage_add(
     desc: Annotated[str | None, typer.Option("--desc", help="Description.")] = None,
     force: Annotated[bool, typer.Option("-f", "--force", help="Overwrite the stage.")] = False,
 ) -> None:
-    """Add a stage to gitml.yaml (comments and formatting are kept)."""
+    """Add a stage to gitml.yaml (comments and formatting are kept).
+
+    The gitml.yaml of the current directory, as `dvc stage add` writes dvc.yaml there:
+    paths are relative to it, and the stage is addressed as DIR/gitml.yaml:NAME.
+    """
     import shlex
 
+    from gitml.pipeline import PIPELINE_FILE
     from gitml.pipeline.stage_edit import NewStage, add_stage
 
     ws = _workspace(ctx)
+    here = Path.cwd().resolve()
+    file = PIPELINE_FILE if here == ws.root else f"{ws.relpath('.')}/{PIPELINE_FILE}"
     cmd = command[0] if len(command) == 1 else shlex.join(command)
     stage = NewStage(
         name=name, cmd=cmd, deps=deps or [], params=params or [], outs=outs or [],
@@ -70,7 +78,7 @@ def stage_add(
         metrics_no_cache=metrics_no_cache or [], wdir=wdir, desc=desc,
     )  # fmt: skip
     with ws.locked():
-        add_stage(ws.root, stage, force=force)
+        add_stage(ws.root, stage, file=file, force=force)
     ctx.obj.say(f"Added stage '{name}' to gitml.yaml")
     _git_hint(ctx.obj, ["gitml.yaml"])
 
@@ -177,7 +185,10 @@ def repro(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the stages whose deps, params, outs or cmd changed, in dependency order."""
+    """Run the stages whose deps, params, outs or cmd changed.
+
+    Stages run in dependency order.
+    """
     from gitml.errors import StageFailedError
     from gitml.pipeline.repro import repro as do_repro
     from gitml.pipeline.repro_plan import ReproOptions
@@ -281,7 +292,10 @@ def dag(
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Mermaid flowchart.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the stage graph (stages in run order, each with the stages it needs)."""
+    """Print the stage graph.
+
+    Stages in run order, each with the stages it needs.
+    """
     from gitml.pipeline.repro_plan import load
 
     _, graph = load(_workspace(ctx))
@@ -375,11 +389,12 @@ def metrics_diff(
         bool, typer.Option("--notify", help="Send the report to [notify.*] when a gate fails.")
     ] = False,
 ) -> None:
-    """Metrics the stages declare, old -> new with the change, between two revisions.
+    """Compare the stages' metrics between two revisions.
 
-    A metrics file that is a cached stage out is read at a revision through its
-    gitml.lock, from the cache or, when the cache lacks it, the default remote.
-    With --fail-if it is a gate: exit 1 when any expression is true (SPEC 7.3).
+    Shows old -> new with the change. A metrics file that is a cached stage out is read
+    at a revision through its gitml.lock, from the cache or, when the cache lacks it,
+    the default remote. With --fail-if it is a gate: exit 1 when any expression is
+    true (SPEC 7.3).
     """
     from gitml.gates import parse_all
     from gitml.pipeline.metrics import diff, metrics_files_at, read_metrics

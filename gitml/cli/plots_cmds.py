@@ -59,7 +59,10 @@ def plots_show(
     out: OutOpt = DEFAULT_OUT,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draw each declared plot, one series per revision, into OUT/index.html."""
+    """Draw each declared plot, one series per revision.
+
+    Writes OUT/index.html.
+    """
     names: list[str | None] = list(revs) if revs else [None]
     _render(ctx, names, targets or [], out, as_json)
 
@@ -79,6 +82,9 @@ def plots_diff(
     out: OutOpt = DEFAULT_OUT,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draw each declared plot at two revisions on one chart (default: HEAD and the workspace)."""
+    """Draw each declared plot at two revisions on one chart.
+
+    The revisions default to HEAD and the workspace.
+    """
     names: list[Any] = [rev_a or "HEAD", rev_b]
     _render(ctx, names, targets or [], out, as_json)

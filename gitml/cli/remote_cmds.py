@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from gitml.cli.output import human_size as _human
+from gitml.cli.output import plural as _plural
 from gitml.cli.output import print_json as _print_json
 from gitml.errors import GitmlError
 
@@ -47,10 +48,6 @@ def register(app: typer.Typer) -> None:
     app.command()(push)
     app.command()(fetch)
     app.command()(pull)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _runs(n: int) -> str:
@@ -196,7 +193,10 @@ def remote_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @remote_app.command("remove")
 def remote_remove(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """Remove a remote from both config files (its data stays where it is)."""
+    """Remove a remote from both config files.
+
+    Its data stays where it is.
+    """
     from gitml.config import edit_toml
     from gitml.errors import RemoteNotConfiguredError
     from gitml.remote import config as remote_config
@@ -275,6 +275,8 @@ def remote_modify(
         raise UsageError("give a VALUE, or --unset without one")
     if unset and key == "url":
         raise UsageError("a remote needs a url; use 'gitml remote remove' to drop it")
+    if key == "layout" and value is not None and value not in remote_config.LAYOUTS:
+        raise UsageError(f"layout {value[:40]!r}: use 'packed' or 'whole'")
     if not local and not unset:
         if remote_config.is_credential_key(key):
             raise ConfigError(
@@ -336,8 +338,11 @@ def push(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upload cache objects of tracked outputs and stage outs that the remote lacks, and
-    (unless PATHs are given) run-cache entries."""
+    """Upload the objects and run-cache entries a remote lacks.
+
+    Uploads cache objects of tracked outputs and stage outs that the remote lacks, and
+    (unless PATHs are given) run-cache entries.
+    """
     from gitml.ops.push import push as do_push
 
     result = do_push(
@@ -387,8 +392,11 @@ def fetch(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download objects that tracked outputs need into the cache (the workspace is
-    untouched), and (unless PATHs are given) the remote's run-cache entries."""
+    """Download the objects outputs need into the cache.
+
+    The workspace is untouched. Unless PATHs are given, the remote's run-cache entries
+    are fetched too.
+    """
     from gitml.ops.pull import fetch as do_fetch
 
     result = do_fetch(
@@ -435,7 +443,11 @@ def pull(
     no_run_cache: NoRunCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch, then check out: make the workspace match the pointer files and gitml.lock."""
+    """Fetch, then check out the workspace.
+
+    Downloads what is missing, then makes the workspace match the pointer files and
+    gitml.lock.
+    """
     from gitml.ops.pull import pull as do_pull
 
     ws = _workspace(ctx)
@@ -457,19 +469,26 @@ def pull(
 # status --remote ---------------------------------------------------------------------------------
 
 
-def show_remote_status(
-    ctx: typer.Context, paths: list[str] | None, remote: str | None, as_json: bool
-) -> None:
-    """`gitml status --remote [NAME]`: what the remote lacks."""
+def show_remote_status(ctx: typer.Context, paths: list[str] | None, as_json: bool) -> None:
+    """`gitml status -r/--remote [NAME] [PATH]...`: what the remote lacks."""
+    from gitml.errors import PathError
     from gitml.ops.remote_status import remote_status
     from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
-    if remote is None and paths:
+    remote = None
+    names: set[str] = set()
+    if paths:  # NAME, the optional value of -r, arrives as the first word
         names = {r.name for r in remote_config.all_remotes(ws.config)}
         if paths[0] in names and not (Path.cwd() / paths[0]).exists():
             remote, paths = paths[0], paths[1:]
-    result = remote_status(ws, remote, paths or None)
+    try:
+        result = remote_status(ws, remote, paths or None)
+    except PathError as exc:
+        if remote is None and paths and paths[0] not in names:  # `-r TYPO` reads as a path
+            known = ", ".join(sorted(names)) or "none"
+            raise PathError(f"{exc.message}, nor a configured remote (known: {known})") from None
+        raise
     if as_json:
         _print_json(result.to_json())
         return

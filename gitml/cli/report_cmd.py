@@ -32,8 +32,11 @@ def report(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """One page with the experiments, metrics over the recent commits, the registry's
-    stages and the last check results."""
+    """Write one page of experiments, metrics, registry and checks.
+
+    The experiments, metrics over the recent commits, the registry's stages and the
+    last check results.
+    """
     from gitml.report.collect import collect
 
     data = collect(ctx.obj.workspace(), commits=commits, checks_file=checks)

@@ -33,8 +33,11 @@ def verify(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Re-hash the objects the workspace (or every commit) needs, in the cache and on a remote.
-    Names each missing or corrupt object and the outputs that use it; exits 1 if any."""
+    """Re-hash the objects needed, in the cache and on a remote.
+
+    Checks what the workspace (or every commit) needs. Names each missing or corrupt
+    object and the outputs that use it; exits 1 if any.
+    """
     from gitml.ops.verify import verify as do_verify
     from gitml.repo import open_store
 

@@ -22,7 +22,7 @@ from gitml import fsutil
 from gitml.errors import ConfigError, ExecutorError, IntegrityError, PipelineError
 from gitml.executor.dask_executor import DaskEngine
 from gitml.executor.process import ProcessEngine
-from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec
+from gitml.executor.protocol import Action, ActionResult, InlineFile, OutSchema, StoreSpec
 from gitml.hashing import Oid
 from gitml.ops.sync import upload_all
 from gitml.pipeline.model import LockedPath, Stage
@@ -34,6 +34,7 @@ from gitml.remote.sizes import SMALL_MAX
 from gitml.remote.store import RemoteStore
 from gitml.repo import open_store
 from gitml.restore import place_fresh
+from gitml.tabular.checks import schemas_of
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -94,10 +95,12 @@ class StageExecutor:
 
     def action(self, ws: Workspace, stage: Stage, observed: Observed) -> Action:
         inputs, files = stage_inputs(ws, stage, observed, self.side.has)
+        schemas = schemas_of(ws, [o.path for o in stage.outs])
         return Action(
             stage=stage.name, cmd=stage.cmd, wdir=stage.wdir, env={"GITML_STAGE": stage.name},
             inputs=inputs, files=files, outs=tuple(o.path for o in stage.outs),
             store=self.side.spec, timeout=stage.resources.timeout, run_id=self.run_id,
+            schemas=tuple(OutSchema(o, s, text) for o, (s, text) in schemas.items()),
         )  # fmt: skip
 
     def run(self, ws: Workspace, stage: Stage, action: Action) -> Done:

@@ -19,7 +19,7 @@ from gitml.paths import validate_relpath
 from gitml.pipeline.lockfile import parse_locked_path, render_locked_path
 from gitml.pipeline.model import LockedPath
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: actions carry the outs' schemas (a worker of 1 would skip them)
 TAIL_LINES = 20
 TAIL_BYTES = 4096
 
@@ -68,6 +68,22 @@ class StoreSpec:
 
 
 @dataclass(frozen=True)
+class OutSchema:
+    """The schema an out must meet before the worker stores it (SPEC 7.5)."""
+
+    out: str
+    schema: str  # the schema's path in the workspace, for messages
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": self.out, "schema": self.schema, "text": self.text}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> OutSchema:
+        return cls(_relpath(raw["out"]), _relpath(raw["schema"]), str(raw["text"]))
+
+
+@dataclass(frozen=True)
 class Action:
     stage: str
     cmd: tuple[str, ...]
@@ -79,6 +95,7 @@ class Action:
     store: StoreSpec
     timeout: float | None = None
     run_id: str = ""  # the repro this action belongs to (to cancel its commands)
+    schemas: tuple[OutSchema, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -94,6 +111,7 @@ class Action:
                 "store": self.store.to_json(),
                 "timeout": self.timeout,
                 "run_id": self.run_id,
+                "schemas": [c.to_json() for c in self.schemas],
             }
         )
 
@@ -113,6 +131,7 @@ class Action:
                 store=StoreSpec.from_json(raw["store"]),
                 timeout=None if raw["timeout"] is None else float(raw["timeout"]),
                 run_id=str(raw["run_id"]),
+                schemas=tuple(OutSchema.from_json(c) for c in raw["schemas"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(f"malformed executor action: {exc}") from None

@@ -41,6 +41,8 @@ from gitml.remote.store import RemoteStore, open_remote
 from gitml.restore import place_fresh
 from gitml.scan import observe
 from gitml.state import StateDB
+from gitml.tabular.checks import check_valid
+from gitml.tabular.schema import parse_schema
 
 _PLACE = ("reflink", "copy")  # a command may edit its inputs: never link them to the cache
 _STORE = ("reflink", "hardlink", "copy")  # the scratch copy of an out is deleted afterwards
@@ -85,10 +87,23 @@ def _execute(action: Action, scratch: Path) -> ActionResult:
         return _replace(result, error=f"timed out after {action.timeout:g} s")
     if code != 0:
         return result
+    try:
+        _check_schemas(action, root, scratch)
+    except GitmlError as exc:
+        return _replace(result, error=exc.message)
     outs = tuple(_store_out(relpath, root, cache, scratch) for relpath in action.outs)
     if remote is not None:
         _push(outs, cache, remote)
     return _replace(result, outs=outs)
+
+
+def _check_schemas(action: Action, root: Path, scratch: Path) -> None:
+    """Outs that break their schema fail the stage before anything is stored, as in a
+    local `repro` (a missing out is reported when it is stored)."""
+    for check in action.schemas:
+        if os.path.lexists(root / check.out):
+            schema = parse_schema(check.text, check.schema)
+            check_valid(root / check.out, check.out, schema, "outputs not cached", scratch)
 
 
 def _replace(result: ActionResult, **changes: object) -> ActionResult:

@@ -9,9 +9,17 @@ from pathlib import Path
 from gitml import fsutil, git, gitignore
 from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import PathError
-from gitml.hashing import Oid
+from gitml.hashing import Oid, hash_file
 from gitml.pointer import POINTER_SUFFIX, Pointer, pointer_path_for
-from gitml.scan import Observed, ObservedFile, observe, shares_inode_with_cache, store_observed
+from gitml.scan import (
+    Observed,
+    ObservedFile,
+    known_dir_pointer,
+    objects_present,
+    observe,
+    shares_inode_with_cache,
+    store_observed,
+)
 from gitml.workspace import Workspace
 
 
@@ -73,10 +81,12 @@ def _quarantine_edited_links(ws: Workspace, relpath: str, previous: Pointer, now
         if f.oid != previous.oid and shares_inode_with_cache(f, ws.cache, previous.oid):
             ws.cache.quarantine(previous.oid)
         return
-    if previous.kind == "dir" and now.kind == "dir" and ws.cache.exists(previous.oid):
+    # Only a file with another link can share its inode with a cache object.
+    linked = [f for f in now.files if f.st.st_nlink > 1]
+    if previous.kind == "dir" and now.kind == "dir" and linked and ws.cache.exists(previous.oid):
         old = ws.cache.load_manifest(previous.oid).by_path()
         prefix = len(relpath) + 1
-        for f in now.files:
+        for f in linked:
             entry = old.get(f.relpath[prefix:])
             if entry and entry.oid != f.oid and shares_inode_with_cache(f, ws.cache, entry.oid):
                 ws.cache.quarantine(entry.oid)
@@ -105,17 +115,59 @@ def _buffer_store(ws: Workspace) -> Callable[[ObservedFile, bytes], None] | None
     return store
 
 
+def _large_store(ws: Workspace, previous: Pointer | None) -> Callable[[ObservedFile], Oid]:
+    """Store each large file as it is hashed: one read of its bytes instead of a hash and
+    then a copy that is hashed again. Not when the file is probably the one already
+    recorded (same size, object cached): hashing it alone is then cheaper than a copy."""
+    link_types = ws.config.link_types
+    linker = fsutil.Linker(tuple(t for t in link_types if t != "symlink") or ("copy",))
+    cache = ws.cache
+    recorded = (
+        previous.size
+        if previous is not None and previous.kind == "file" and cache.exists(previous.oid)
+        else None
+    )
+
+    def store(f: ObservedFile) -> Oid:
+        if f.st.st_size == recorded:
+            return hash_file(f.path, f.st.st_size)
+        return cache.store_file(f.path, linker, f.st)
+
+    return store
+
+
+def _unchanged_dir(ws: Workspace, relpath: str, path: Path, previous: Pointer | None) -> bool:
+    """A tracked directory whose files' stats are those recorded for its pointer, with every
+    object cached: nothing to hash, store or write (status's check, as cheap)."""
+    return (
+        previous is not None
+        and previous.kind == "dir"
+        and known_dir_pointer(relpath, path, ws.state) == previous
+        and objects_present(ws.cache, ws.state, previous)
+    )
+
+
 def add_output(ws: Workspace, relpath: str) -> AddResult:
     path = ws.abspath(relpath)
     previous = ws.read_pointer(relpath) if ws.has_pointer(relpath) else None
-    observed = observe(relpath, path, ws.cache, ws.state, ws.progress, _buffer_store(ws))
+    if previous is not None and _unchanged_dir(ws, relpath, path, previous):
+        return AddResult(relpath, previous, False, gitignore.add_entry(path.parent, path.name))
+    observed = observe(
+        relpath,
+        path,
+        ws.cache,
+        ws.state,
+        ws.progress,
+        _buffer_store(ws),
+        _large_store(ws, previous),
+    )
     if observed.kind == "missing":
         raise PathError(f"{ws.display(relpath)}: no such file or directory")
-    if previous is not None:
-        _quarantine_edited_links(ws, relpath, previous, observed)
-    store_observed(ws, observed)
     pointer = observed.pointer()
     changed = previous != pointer
+    if previous is not None and changed:  # same pointer: no file's bytes changed
+        _quarantine_edited_links(ws, relpath, previous, observed)
+    store_observed(ws, observed)
     if changed:
         fsutil.atomic_write_bytes(
             ws.root / pointer_path_for(relpath), pointer.render().encode("utf-8")
@@ -127,9 +179,9 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
 
 def verify_schemas(ws: Workspace, relpaths: list[str]) -> None:
     """Refuse data that breaks the schema gitml.yaml declares for it (SPEC 7.5)."""
-    from gitml.tabular.checks import require_valid  # lazy: the tabular stack is heavy
+    from gitml.tabular.checks import refuse_invalid  # lazy: the tabular stack is heavy
 
-    require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
+    refuse_invalid(ws, relpaths)
 
 
 def add(ws: Workspace, user_paths: list[str], *, verify: bool = True) -> list[AddResult]:

@@ -35,6 +35,7 @@ from gitml.objects import ObjectSource
 from gitml.outputs import recorded_lock_outs, workspace_outputs
 from gitml.pointer import MAX_POINTER_BYTES, Pointer, parse_pointer
 from gitml.repo import DataRepo
+from gitml.tabular import profile_store
 from gitml.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class GcPlan:
     remote_unmark: list[Oid] = field(default_factory=list)  # directory records to drop first
     remote_kept: int = 0
     remote_keep: set[Oid] = field(default_factory=set)  # format 2: what repack keeps
+    profiles_remove: list[tuple[tuple[Path, ...], int]] = field(default_factory=list)
+    profiles_kept: int = 0
 
     @property
     def bytes(self) -> int:
@@ -78,6 +81,11 @@ class GcPlan:
             "objects": [{"oid": str(o), "size": s} for o, s in self.remove],
             "tmp_files": len(self.stale_tmp),
             "run_cache_markers_dropped": len(self.drop_markers),
+            "profiles": {
+                "removed" if not dry else "would_remove": len(self.profiles_remove),
+                "bytes": sum(size for _, size in self.profiles_remove),
+                "kept": self.profiles_kept,
+            },
             "unknown": [{"where": w, "reason": r} for w, r in self.unknown],
             "skipped": self.skipped,
         }
@@ -135,6 +143,7 @@ def plan(
             _from_git(ws.root, mode == "all-commits", repo.cat, collector)
         _run_cache(ws, collector)
         _local(ws, result)
+        _profiles(ws, result)
         result.stale_tmp = _stale_tmp(ws.cache.tmp_dir, time.time() if now is None else now)
         if remote is not None:
             _remote(source.store(), result, source)
@@ -223,6 +232,16 @@ def _local(ws: Workspace, plan: GcPlan) -> None:
     plan.remove.sort()
 
 
+def _profiles(ws: Workspace, plan: GcPlan) -> None:
+    """Stored profiles live as long as the data they describe (a folder's, as long as the
+    tracked directory it lies in)."""
+    for found in profile_store.stored(ws.cache.root):
+        if found.owner is not None and found.owner in plan.keep:
+            plan.profiles_kept += 1
+        else:
+            plan.profiles_remove.append((found.files, found.size))
+
+
 def _stale_tmp(tmp_dir: Path, now: float) -> list[tuple[Path, int]]:
     stale = []
     with contextlib.suppress(FileNotFoundError):
@@ -295,6 +314,7 @@ class GcResult:
     removed: int = 0
     bytes: int = 0
     tmp_removed: int = 0
+    profiles_removed: int = 0
     markers_removed: int = 0
     remote_removed: int = 0
 
@@ -314,6 +334,11 @@ def execute(ws: Workspace, plan: GcPlan, store: RemoteStore | None = None) -> Gc
             continue
         result.removed += 1
         result.bytes += size
+    for files, _ in plan.profiles_remove:
+        for path in files:  # the profile before its owner file (profile_store.save)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        result.profiles_removed += 1
     for path, _ in plan.stale_tmp:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

@@ -51,7 +51,7 @@ def push(
     unavailable = {t.pointer.oid: t.path for t in targets if t.path in plan.unavailable}
     wanted = set(plan.files) | set(plan.manifests) | set(unavailable)
     vouched = vouched_objects(store, plan, asked, complete)
-    present = (store.present(wanted - vouched) | vouched) & wanted
+    present = (store.present_for_upload(wanted - vouched) | vouched) & wanted
     result.not_in_cache = sorted(
         {out for oid, out in unavailable.items() if oid not in present}
         | {i.label for oid, i in plan.files.items() if oid not in files and oid not in present}

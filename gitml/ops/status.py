@@ -8,7 +8,13 @@ from typing import Any
 from gitml.checkout_journal import refuse_if_interrupted
 from gitml.errors import GitmlError, PathError, PipelineError
 from gitml.pointer import Pointer
-from gitml.scan import Observed, known_dir_pointer, observe, shares_inode_with_cache
+from gitml.scan import (
+    Observed,
+    known_dir_pointer,
+    objects_present,
+    observe,
+    shares_inode_with_cache,
+)
 from gitml.workspace import Workspace
 
 
@@ -53,11 +59,7 @@ def _dir_changes(ws: Workspace, relpath: str, pointer: Pointer, observed: Observ
 
 
 def _missing_objects(ws: Workspace, pointer: Pointer) -> bool:
-    if not ws.cache.exists(pointer.oid):
-        return True
-    if pointer.kind == "dir":
-        return not ws.cache.has_manifest_objects(pointer.oid)
-    return False
+    return not objects_present(ws.cache, ws.state, pointer)
 
 
 def output_status(ws: Workspace, relpath: str) -> OutputStatus | None:
@@ -164,7 +166,7 @@ def status(ws: Workspace, outputs: list[str]) -> list[OutputStatus]:
 def stage_status(ws: Workspace, names: list[str] | None = None) -> list[Any]:
     """Stale pipeline stages with their reasons (gitml.pipeline.status.StageStatus),
     all of them or those named."""
-    from gitml.pipeline.project import has_pipelines  # lazy: start-up time of status
+    from gitml.pipeline.files import has_pipelines
 
     if names == [] or not has_pipelines(ws.root):
         return []

@@ -13,10 +13,11 @@ from gitml.errors import PipelineError
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.observe import missing_params, observe_stage, param_values
 from gitml.pipeline.project import Locks, load_pipelines
-from gitml.pipeline.repro import _Runner
+from gitml.pipeline.repro import StageRunner
 from gitml.pipeline.repro_plan import ReproOptions
 from gitml.pipeline.spec import Pipeline
 from gitml.pipeline.stale import why_stale
+from gitml.tabular.checks import refuse_invalid
 from gitml.workspace import Workspace
 
 
@@ -56,8 +57,9 @@ def stage_targets(ws: Workspace, paths: list[str]) -> tuple[list[str], list[str]
     return list(dict.fromkeys(stages)), rest
 
 
-def commit_stages(ws: Workspace, keys: list[str] | None) -> StageCommit:
-    """Record the named stages (None: every stage not frozen whose outs all exist)."""
+def commit_stages(ws: Workspace, keys: list[str] | None, *, verify: bool = True) -> StageCommit:
+    """Record the named stages (None: every stage not frozen whose outs all exist); with
+    `verify`, an out that breaks its declared schema stops the commit before its stage."""
     result = StageCommit()
     with ws.locked():
         pipeline = load_pipelines(ws.root)
@@ -65,7 +67,7 @@ def commit_stages(ws: Workspace, keys: list[str] | None) -> StageCommit:
             return result
         graph = build_graph(pipeline.stages.values(), pipeline.file)
         locks = Locks.load(ws.root, pipeline)
-        runner = _Runner(
+        runner = StageRunner(
             ws, pipeline, graph, locks, ReproOptions(), lambda _t: None, lambda _s, _l: None, None
         )
         named = keys is not None
@@ -93,6 +95,8 @@ def commit_stages(ws: Workspace, keys: list[str] | None) -> StageCommit:
                 if missing_params(observed):
                     name = missing_params(observed)[0]
                     raise PipelineError(f"stage '{key}': parameter '{name}' is missing")
+                if verify:
+                    refuse_invalid(ws, [o.path for o in stage.outs])
                 locked = tuple(p for p in deps if p is not None)
                 runner._commit(stage, locked, param_values(observed))
                 result.stages.append((key, True))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from gitml import git
 from gitml.datafiles import read_bytes
 from gitml.errors import FormatError, GitError
 from gitml.pipeline import LOCK_FILE, PIPELINE_FILE
+from gitml.pipeline.files import _root_first
+from gitml.pipeline.files import pipeline_files as pipeline_files  # re-exported
 from gitml.pipeline.lockfile import Lockfile, cached_outputs, parse_lock
 from gitml.pipeline.model import LockEntry, Stage
 from gitml.pipeline.spec import Pipeline, ReadAt, parse_pipeline
@@ -32,21 +33,6 @@ def address(file: str, name: str) -> str:
 def lock_path(pipeline_file: str) -> str:
     """The gitml.lock beside a gitml.yaml (both workspace-relative)."""
     return posixpath.join(posixpath.dirname(pipeline_file), LOCK_FILE)
-
-
-def _root_first(files: Iterable[str]) -> list[str]:
-    return sorted(set(files), key=lambda f: (f.count("/"), f))
-
-
-def pipeline_files(root: Path) -> list[str]:
-    """Every gitml.yaml in the work tree that git tracks or would track (not ignored)."""
-    out = git.run_bytes(
-        root,
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-         PIPELINE_FILE, f"*/{PIPELINE_FILE}"],
-    )  # fmt: skip
-    names = (os.fsdecode(n) for n in out.split(b"\0") if n)
-    return _root_first(n for n in names if (root / n).is_file())
 
 
 def pipeline_files_at(root: Path, rev: str) -> list[str]:
@@ -95,14 +81,19 @@ def _combine(parsed: list[tuple[str, Pipeline]]) -> Pipeline | None:
     )
 
 
-def load_pipelines(root: Path) -> Pipeline | None:
+def load_pipelines(root: Path, pending: tuple[str, bytes] | None = None) -> Pipeline | None:
     """Every gitml.yaml of the workspace as one pipeline, or None when there is none.
 
-    This is the one loader for "all pipelines of the workspace"."""
+    This is the one loader for "all pipelines of the workspace". `pending`, (file, text):
+    a gitml.yaml about to be written, read as if it were there (`stage add` checks the
+    whole project with it before writing)."""
     parsed = []
-    for file in pipeline_files(root):
+    files = pipeline_files(root)
+    if pending is not None:
+        files = _root_first([*files, pending[0]])
+    for file in files:
         try:
-            data = read_bytes(root / file, file)
+            data = pending[1] if pending and file == pending[0] else read_bytes(root / file, file)
         except FileNotFoundError:
             continue
         except IsADirectoryError:
@@ -173,11 +164,6 @@ class Locks:
         order = [n for f, n in self.pipeline.origin.values() if f == file]
         lock.save(order or list(self.pipeline.stages))
         return lock_path(file)
-
-
-def has_pipelines(root: Path) -> bool:
-    """Whether the workspace has any gitml.yaml (no git process when the root has one)."""
-    return (root / PIPELINE_FILE).exists() or bool(pipeline_files(root))
 
 
 def has_locks(root: Path) -> bool:

@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # the executor is handed in by the CLI; repro only calls it
     from gitml.executor.protocol import Action
 
 
-class _Runner:
+class StageRunner:
     def __init__(
         self,
         ws: Workspace,
@@ -479,7 +479,7 @@ def repro(
         order = select(pipeline, graph, options)
         check_sources(ws, pipeline, graph, order)
         lock = Locks.load(ws.root, pipeline)
-        runner = _Runner(ws, pipeline, graph, lock, options, emit, output, source, executor)
+        runner = StageRunner(ws, pipeline, graph, lock, options, emit, output, source, executor)
         try:
             results = runner.run(order)
         finally:

@@ -19,7 +19,6 @@ from gitml.fsutil import atomic_write_bytes
 from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.dag import build_graph
 from gitml.pipeline.params import canonical
-from gitml.pipeline.spec import parse_pipeline
 
 
 @dataclass(frozen=True)
@@ -131,47 +130,50 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def add_stage(root: Path, stage: NewStage, *, force: bool = False) -> bool:
-    """Write the stage; returns True if gitml.yaml was created."""
+def add_stage(
+    root: Path, stage: NewStage, *, file: str = PIPELINE_FILE, force: bool = False
+) -> bool:
+    """Write the stage into `file` (a workspace-relative gitml.yaml, whose folder its paths
+    are relative to); returns True if the file was created."""
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import YAMLError
 
-    path = root / PIPELINE_FILE
+    from gitml.pipeline.project import address, load_pipelines
+
+    path = root / file
     created = not path.exists()
     text = "" if created else path.read_text("utf-8")
-    load_yaml(text, PIPELINE_FILE)  # the file must be valid for gitml before we touch it
+    load_yaml(text, file)  # the file must be valid for gitml before we touch it
     rt = _ruamel()
     try:
         document = rt.load(text) if text.strip() else None
     except YAMLError as exc:
-        raise FormatError(
-            f"{PIPELINE_FILE}: malformed YAML: {' '.join(str(exc).split())}"
-        ) from None
+        raise FormatError(f"{file}: malformed YAML: {' '.join(str(exc).split())}") from None
     if document is None:
         document = CommentedMap()
     if not isinstance(document, dict):
-        raise FormatError(f"{PIPELINE_FILE}: the top level must be a mapping with a 'stages' key")
+        raise FormatError(f"{file}: the top level must be a mapping with a 'stages' key")
     stages = document.get("stages")
     if stages is None:
         stages = document["stages"] = CommentedMap()
     if not isinstance(stages, dict):
-        raise FormatError(f"{PIPELINE_FILE}: 'stages' must be a mapping")
+        raise FormatError(f"{file}: 'stages' must be a mapping")
     if stage.name in stages and not force:
         raise PipelineError(
-            f"stage '{stage.name}' already exists in {PIPELINE_FILE}", hint="use -f to overwrite it"
+            f"stage '{stage.name}' already exists in {file}", hint="use -f to overwrite it"
         )
     stages[stage.name] = _build(stage)
     buffer = io.StringIO()
     rt.dump(document, buffer)
     new_text = buffer.getvalue()
-    if canonical(load_yaml(new_text, PIPELINE_FILE)) != canonical(_plain(document)):
+    if canonical(load_yaml(new_text, file)) != canonical(_plain(document)):
         raise FormatError(
-            f"{PIPELINE_FILE}: YAML 1.1 and 1.2 would read the edited file differently "
+            f"{file}: YAML 1.1 and 1.2 would read the edited file differently "
             "(unquoted yes/no/on/off or similar); quote those values and retry"
         )
-    pipeline = parse_pipeline(new_text.encode("utf-8"), root)
-    if stage.name not in pipeline.stages:
+    pipeline = load_pipelines(root, pending=(file, new_text.encode("utf-8")))
+    if pipeline is None or address(file, stage.name) not in pipeline.stages:
         raise PipelineError(f"stage '{stage.name}' could not be added")  # pragma: no cover
-    build_graph(pipeline.stages.values(), PIPELINE_FILE)
+    build_graph(pipeline.stages.values(), file)
     atomic_write_bytes(path, new_text.encode("utf-8"))
     return created

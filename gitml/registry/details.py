@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.errors import GitError, GitmlError
+from gitml.outputs import parse_revision_pointer, revision_outputs
 from gitml.pipeline import PIPELINE_FILE
+from gitml.pipeline.metrics import metrics_files
+from gitml.pipeline.params import flatten, parse
+from gitml.pipeline.spec import parse_pipeline
 from gitml.pointer import POINTER_SUFFIX
 from gitml.registry.state import Model, Registry, Version
 
@@ -67,6 +71,7 @@ class _Facts:
         self.pipelines: dict[str, bytes | None] = {}
         self.pointers: dict[tuple[str, str], bytes | None] = {}
         self.metrics: dict[str, Metrics | None] = {}
+        self._contents: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._files: RevisionFiles | None = None
 
     def close(self) -> None:
@@ -90,10 +95,6 @@ class _Facts:
         return self._declared[data]
 
     def _parse_pipeline(self, data: bytes, commit: str) -> tuple[list[str], dict[str, str]]:
-        from gitml.pipeline.metrics import metrics_files
-        from gitml.pipeline.params import parse
-        from gitml.pipeline.spec import parse_pipeline
-
         where = f"{PIPELINE_FILE} at {commit[:7]}"
         artifacts: dict[str, str] = {}
         try:
@@ -108,8 +109,6 @@ class _Facts:
         return files, artifacts
 
     def parsed(self, path: str, data: bytes) -> dict[str, Any] | None:
-        from gitml.pipeline.params import flatten, parse
-
         key = (path, data)
         if key not in self._parsed:
             try:
@@ -149,8 +148,6 @@ class _Facts:
 
     def _cached_metrics(self, commit: str, file: str) -> dict[str, Any] | None:
         """A metrics file that is not in git at `commit`: a cached stage out, perhaps."""
-        from gitml.pipeline.params import flatten
-
         try:
             data = self.revision_files().load(commit, file)
         except GitmlError as exc:
@@ -159,8 +156,12 @@ class _Facts:
         return None if data is None else flatten(data)
 
     def content(self, commit: str, path: str) -> dict[str, Any] | None:
-        from gitml.outputs import parse_revision_pointer
+        key = (commit, path)
+        if key not in self._contents:
+            self._contents[key] = self._content(commit, path)
+        return self._contents[key]
 
+    def _content(self, commit: str, path: str) -> dict[str, Any] | None:
         data = self.pointers.get((commit, path))
         where = f"{commit[:7]}:{path}{POINTER_SUFFIX}"
         try:
@@ -173,8 +174,6 @@ class _Facts:
             return None
 
     def _stage_out(self, commit: str, path: str) -> dict[str, Any] | None:
-        from gitml.outputs import revision_outputs
-
         files = self.revision_files()
         output = revision_outputs(self.root, commit, files.cat).get(path)
         if output is None:

@@ -11,9 +11,11 @@ Tags that claim the format but do not parse, or lightweight ones, are listed in
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from gitml.errors import GitError
 from gitml.registry import tags as fmt
@@ -26,8 +28,7 @@ _FIELDS = (
 _FORMAT = "%00".join(_FIELDS) + "%1e"
 
 
-@dataclass(frozen=True)
-class TagRecord:
+class TagRecord(NamedTuple):  # a tuple: 10,000 of them are built per read
     """One tag as git lists it: its name, the commit it points at, date and message."""
 
     name: str
@@ -38,7 +39,7 @@ class TagRecord:
     annotated: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class Version:
     name: str
     version: str
@@ -98,17 +99,33 @@ class Registry:
         return self.models.get(name)
 
 
+class TagListing:
+    """`git for-each-ref` over the tags, started at once and collected by `records()`, so
+    the caller can work while git reads (into a file: a pipe would stall git at 64 KiB)."""
+
+    def __init__(self, root: Path) -> None:
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by records())
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "for-each-ref", f"--format={_FORMAT}", "refs/tags"],
+                cwd=root, stdout=self._out, stderr=subprocess.PIPE,
+            )  # fmt: skip
+        except FileNotFoundError:
+            self._out.close()
+            raise GitError("git is not installed or not on PATH") from None
+
+    def records(self) -> list[TagRecord]:
+        with self._out:
+            _, err = self._proc.communicate()
+            if self._proc.returncode != 0:
+                message = err.decode(errors="replace").strip()
+                raise GitError(f"git for-each-ref failed: {message}")
+            self._out.seek(0)
+            return parse_records(self._out.read().decode("utf-8", "replace"))
+
+
 def list_tags(root: Path) -> list[TagRecord]:
-    try:
-        proc = subprocess.run(
-            ["git", "for-each-ref", f"--format={_FORMAT}", "refs/tags"],
-            cwd=root, capture_output=True, check=False,
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
-    if proc.returncode != 0:
-        raise GitError(f"git for-each-ref failed: {proc.stderr.decode(errors='replace').strip()}")
-    return parse_records(proc.stdout.decode("utf-8", "replace"))
+    return TagListing(root).records()
 
 
 def parse_records(text: str) -> list[TagRecord]:
@@ -144,7 +161,9 @@ def build(records: Iterable[TagRecord]) -> Registry:
         events.append((parsed, record))
     events.sort(key=lambda e: (e[1].date, e[0].counter or 0, e[0].tag))
     for parsed, record in events:
-        model = registry.models.setdefault(parsed.name, Model(parsed.name))
+        model = registry.models.get(parsed.name)
+        if model is None:
+            model = registry.models[parsed.name] = Model(parsed.name)
         model.counter = max(model.counter, parsed.counter or 0)
         if parsed.action == fmt.REGISTER:
             assert parsed.version is not None
@@ -191,5 +210,5 @@ def _order_key(version: str) -> tuple[int, fmt.SemVer]:
         return (0, (0, 0, 0, ()))
 
 
-def read(root: Path) -> Registry:
-    return build(list_tags(root))
+def read(root: Path, listing: TagListing | None = None) -> Registry:
+    return build((listing or TagListing(root)).records())

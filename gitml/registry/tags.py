@@ -15,7 +15,8 @@ the other reads.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
 _DIRNAME = r"[a-zA-Z0-9-_./]+"
@@ -41,8 +42,7 @@ REGISTER, DEREGISTER, ASSIGN, UNASSIGN, DEPRECATE = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ParsedTag:
+class ParsedTag(NamedTuple):
     tag: str
     action: str
     name: str
@@ -104,6 +104,7 @@ def unassign_message(name: str, stage: str, version: str) -> str:
 SemVer = tuple[int, int, int, tuple[tuple[int, int | str], ...]]
 
 
+@lru_cache(maxsize=4096)
 def semver_key(version: str) -> SemVer:
     """Sort key of `vX.Y.Z[-pre][+build]` in SemVer precedence (a release sorts after
     its pre-releases; build metadata is ignored)."""

@@ -110,7 +110,7 @@ def _fsspec(remote: RemoteConfig) -> tuple[Any, str, str]:
     import fsspec
 
     cls = fsspec.get_filesystem_class(remote.protocol)
-    fs = cls(skip_instance_cache=True, **remote.options)
+    fs = cls(skip_instance_cache=True, **remote.fs_options)
     if capabilities(remote.protocol).read_only:  # plain HTTP: the URL is the root
         root = remote.url.rstrip("/")
     else:

@@ -63,9 +63,16 @@ class Chunks:
 
     # Upload ------------------------------------------------------------------------------
 
-    def upload(self, oid: Oid, source: str | Path, size: int) -> None:
+    def upload(
+        self,
+        oid: Oid,
+        source: str | Path,
+        size: int,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
         """Cut the file with FastCDC, pack the chunks the remote lacks, then write the
-        chunk list (only if the whole file hashed to `oid`).
+        chunk list (only if the whole file hashed to `oid`). `on_bytes` hears of each
+        batch of HASH_BATCH bytes as it is packed (or found on the remote already).
 
         Three stages overlap: this thread cuts, one worker hashes (chunk ids and the whole
         file, in order; BLAKE3 releases the GIL), the pool uploads packs. At most
@@ -120,6 +127,8 @@ class Chunks:
                 packed_bytes += len(data)
                 if packed_bytes >= pack_size:
                     flush()
+            if on_bytes is not None:
+                on_bytes(sum(map(len, batch)))
 
         # cut_stream reads through a bounded buffer; cut_file maps the whole file, whose
         # pages then count in the process's RSS (1.3 GiB for a 1 GiB push).

@@ -53,6 +53,12 @@ CREDENTIAL_KEYS = frozenset(
 )
 _CREDENTIAL_PARTS = ("secret", "password", "passwd", "token", "credential", "private_key")
 
+# Options gitml reads itself; every other option goes to the fsspec filesystem.
+# layout: "packed" (format 2: small objects in packs, large files in chunks) or "whole"
+# (every object a loose file at objects/..., which other tools can read by URL).
+LAYOUTS = ("packed", "whole")
+GITML_KEYS = frozenset({"layout"})
+
 
 def is_credential_key(key: str) -> bool:
     lowered = key.lower()
@@ -92,6 +98,21 @@ class RemoteConfig:
         if "://" not in self.url:
             return "file"
         return self.url.split("://", 1)[0].lower()
+
+    @property
+    def fs_options(self) -> dict[str, Any]:
+        """The options for the fsspec filesystem (gitml's own keys removed)."""
+        return {k: v for k, v in self.options.items() if k not in GITML_KEYS}
+
+    @property
+    def layout(self) -> str:
+        value = self.options.get("layout", "packed")
+        if value not in LAYOUTS:
+            raise ConfigError(
+                f"remote.{self.name}.layout is {value!r}; use 'packed' or 'whole'",
+                hint=f"gitml remote modify {self.name} layout whole",
+            )
+        return str(value)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

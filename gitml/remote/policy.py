@@ -4,7 +4,8 @@ Uploads: objects below PACK_MAX go up together in packs of ~PACK_SIZE (in the gi
 order, so one output's files share packs), the others one by one, cut into chunks when
 they are large (and `chunk` is set). Downloads: packed objects pack by pack (whole or in
 merged ranges), the others one by one. Use cases hand over the objects and get back what
-moved and what failed; they never see a pack or a size threshold.
+moved and what failed; they never see a pack or a size threshold. A remote with
+`layout = "whole"` gets every object loose, one by one.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def upload_all(
     def upload_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
         return store.upload_pack(batch, cache, on_bytes)
 
-    pack_max = sizes.PACK_MAX
+    pack_max = 0 if store.whole_objects else sizes.PACK_MAX  # layout = "whole": no packs
     small = [i for i in items if i.size < pack_max]
     packed = pool.run_batches(
         store.pack_groups(small),

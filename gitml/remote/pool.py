@@ -74,7 +74,8 @@ def run_batches(
     if not items:
         return outcome
     total = sum(i.size for i in items)
-    with progress.task(f"{description} ({len(items)} files)", total, unit="bytes") as task:
+    files = f"{len(items)} file" + ("" if len(items) == 1 else "s")
+    with progress.task(f"{description} ({files})", total, unit="bytes") as task:
         pool = ThreadPoolExecutor(max(1, jobs), thread_name_prefix="gitml-transfer")
         try:
             futures = {pool.submit(work, batch, task.advance): batch for batch in batches}

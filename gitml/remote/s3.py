@@ -68,7 +68,7 @@ def s3_kwargs(
 
 def s3_filesystem(remote: RemoteConfig, jobs: int) -> tuple[S3FS, str]:
     """The filesystem and root (`bucket/prefix`) of an s3:// remote; no request yet."""
-    kwargs = s3_kwargs(remote.options, os.environ, jobs)
+    kwargs = s3_kwargs(remote.fs_options, os.environ, jobs)
 
     def s3fs_filesystem() -> Any:
         # Built on first use, inside whatever operation needs it: the same translation as

@@ -40,15 +40,28 @@ from gitml.remote.repack import repack
 def open_remote(remote: RemoteConfig, workspace_root: Path, jobs: int | None = None) -> RemoteStore:
     """Build the store for a configured remote (no request is made yet)."""
     jobs = jobs or capabilities(remote.protocol).parallelism
+    whole = remote.layout == "whole"
     fs, root, protocol = connect(remote, workspace_root, jobs)
-    return RemoteStore(remote.name, fs, root, protocol, jobs)
+    return RemoteStore(remote.name, fs, root, protocol, jobs, whole_objects=whole)
 
 
 class RemoteStore:
     """Content-addressed objects below `root` on filesystem `fs` (docs/spec/remote.md)."""
 
-    def __init__(self, name: str, fs: Any, root: str, protocol: str, jobs: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        fs: Any,
+        root: str,
+        protocol: str,
+        jobs: int,
+        *,
+        whole_objects: bool = False,
+    ) -> None:
         self.name = name
+        # layout = "whole": every object is written loose (no packs, no chunks), so each
+        # has a URL other tools can read (`object_url`, gitml.api.get_url).
+        self.whole_objects = whole_objects
         self.fs = fs
         self.root = root
         self.protocol = protocol
@@ -159,6 +172,13 @@ class RemoteStore:
             found |= chunked
         return found
 
+    def present_for_upload(self, oids: Collection[Oid]) -> set[Oid]:
+        """Those of `oids` a push need not send: as `present`, but on a remote that keeps
+        whole objects only loose ones count (packed or chunked ones go up again, whole)."""
+        if self.whole_objects:
+            return self._present_in(OBJECTS, oids)
+        return self.present(oids)
+
     def _present_in(self, folder: str, oids: Collection[Oid]) -> set[Oid]:
         if not oids:
             return set()
@@ -183,15 +203,24 @@ class RemoteStore:
         packed = self.packs.all_packed() - chunks
         return set(self.iter_oids()) | chunked | packed
 
-    def object_url(self, oid: Oid) -> str:
-        """Where the object lives: a URL, or an absolute path for a folder remote. A
-        packed or chunked object has none of its own."""
-        if self.packs.where(oid) is not None or oid in self.chunks.known:
-            raise RemoteError(
-                f"remote '{self.name}': object {oid} is stored inside a pack or in chunks "
-                "(format 2), so it has no URL of its own"
+    def object_url(self, oid: Oid, label: str = "") -> str:
+        """The URL (a path, for a folder remote) of the object's whole bytes, which other
+        tools can read. Only a loose object has one: the remote is asked whether it is
+        there, and a packed or chunked object, or none at all, is an error saying so."""
+        what = f"{label} ({oid})" if label else f"object {oid}"
+        if self._present_in(OBJECTS, {oid}):
+            return self.backend.url(self.object_path(oid))
+        if oid not in self.present({oid}):
+            raise ObjectNotFoundError(
+                f"{what} is not on remote '{self.name}'", hint="upload it with 'gitml push'"
             )
-        return self.backend.url(self.object_path(oid))
+        how = "inside a pack" if self.packs.where(oid) is not None else "as chunks"
+        raise RemoteError(
+            f"remote '{self.name}' stores {what} {how} (remote format 2), so it has no URL "
+            "of its own",
+            hint="read it with gitml.api.open() or gitml.api.read(); or make the remote keep "
+            f"whole objects: gitml remote modify {self.name} layout whole, then gitml push",
+        )
 
     # Objects: loose, packed or chunked -------------------------------------------------
 
@@ -206,10 +235,9 @@ class RemoteStore:
     ) -> None:
         """Copy cache object `source` to the remote; its bytes must hash to `oid`. With
         `chunk`, a file of CHUNK_MIN bytes or more goes up as packed chunks."""
-        if chunk and size >= sizes.CHUNK_MIN:
+        if chunk and size >= sizes.CHUNK_MIN and not self.whole_objects:
             with self._large:
-                self.chunks.upload(oid, source, size)
-            on_bytes(size)
+                self.chunks.upload(oid, source, size, on_bytes)
             return
         self.loose.upload(oid, source, size, on_bytes)
 
@@ -309,8 +337,9 @@ class RemoteStore:
     # Directory records, run markers, small derived files ---------------------------------
 
     def complete_dirs(self, manifest_oids: Collection[Oid]) -> set[Oid]:
-        """Those directory manifests whose files the remote is known to hold (`dirs/`)."""
-        if not self.can_list or not manifest_oids:
+        """Those directory manifests whose files the remote is known to hold (`dirs/`).
+        None on a remote that keeps whole objects: a record may vouch for packed files."""
+        if not self.can_list or not manifest_oids or self.whole_objects:
             return set()
         self.check_format()
         return dirs.complete(self.backend, self.layout, manifest_oids, self.jobs)

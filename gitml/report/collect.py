@@ -3,14 +3,13 @@
 - experiments: the work tree, the baseline (HEAD) and its experiments as `gitml exp
   show` records them (SPEC 7.2), with their params and metrics;
 - metric history: each metric of the last N first-parent commits of HEAD;
-- registry: the stage each model's version holds, from GTO-format git tags (7.4);
+- registry: the version each model's stages hold, from GTO-format git tags (7.4);
 - checks: a `gitml check --json` document the caller saved (7.3).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,47 +121,19 @@ def experiment_runs(ws: Workspace) -> list[Run]:
     ]
 
 
-_VERSION_TAG = re.compile(r"^(?P<model>[^@#]+)@(?P<version>v\d+\.\d+\.\d+)$")
-_STAGE_TAG = re.compile(r"^(?P<model>[^@#]+)#(?P<stage>[^#!]+)(?P<demote>!?)#(?P<n>\d+)$")
-
-
 def registry(root: Path) -> list[StageAssignment]:
-    """The version each (model, stage) holds now: the highest-numbered GTO stage tag wins,
-    and a demotion (`NAME#STAGE!#N`) empties the stage."""
-    out = git.run_bytes(
-        root,
-        ["for-each-ref", "--format=%(refname:short) %(objectname) %(*objectname)", "refs/tags"],
-    )
-    versions: dict[tuple[str, str], str] = {}  # (model, commit) -> newest version
-    stage_tags: dict[tuple[str, str], tuple[int, bool, str]] = {}
-    for line in out.decode("utf-8", "replace").splitlines():
-        parts = line.split()
-        if len(parts) < 2:
-            continue
-        name, commit = parts[0], parts[-1]
-        version = _VERSION_TAG.match(name)
-        if version:
-            key = (version["model"], commit)
-            current = versions.get(key)
-            if current is None or _semver(version["version"]) > _semver(current):
-                versions[key] = version["version"]
-            continue
-        stage = _STAGE_TAG.match(name)
-        if stage:
-            key = (stage["model"], stage["stage"])
-            number = int(stage["n"])
-            if key not in stage_tags or number > stage_tags[key][0]:
-                stage_tags[key] = (number, bool(stage["demote"]), commit)
-    assignments = [
-        StageAssignment(model, stage_name, versions.get((model, commit)), commit)
-        for (model, stage_name), (_, demoted, commit) in sorted(stage_tags.items())
-        if not demoted
-    ]
+    """The version each (model, stage) holds now, as `gitml model show` reads the tags
+    (gitml.registry.state); empty stages are left out."""
+    from gitml.registry.state import read
+
+    assignments = []
+    for name, model in sorted(read(root).models.items()):
+        for stage, held in sorted(model.stages.items()):
+            version = model.versions.get(held) if held is not None else None
+            if version is not None:
+                label = version.version if version.registered else None
+                assignments.append(StageAssignment(name, stage, label, version.commit))
     return assignments
-
-
-def _semver(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text[1:].split("."))
 
 
 def collect(ws: Workspace, *, commits: int = 10, checks_file: Path | None = None) -> Report:

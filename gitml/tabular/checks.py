@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from gitml.tabular.drift import DriftReport
     from gitml.tabular.profile import Profile
     from gitml.tabular.read import Dataset
+    from gitml.tabular.schema import Schema
     from gitml.tabular.validate import Report
     from gitml.workspace import Workspace
 
@@ -22,11 +23,11 @@ PIPELINE_FILE = "gitml.yaml"
 
 
 def _pipeline_yaml(ws: Workspace) -> dict[str, Any]:
-    import yaml
-
     path = ws.root / PIPELINE_FILE
     if not path.is_file():
         return {}
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_bytes())
     except yaml.YAMLError:
@@ -108,26 +109,54 @@ def infer_schema(ws: Workspace | None, path: str, rev: str | None = None) -> dic
 def require_valid(ws: Workspace, relpaths: list[str], why: str) -> None:
     """Raise DataCheckFailedError naming the first declared-schema violation among
     `relpaths` (workspace-relative); paths without a declared schema pass."""
+    from gitml.tabular.schema import load_schema
+
     declared = declared_schemas(ws)
     for relpath in relpaths:
         schema = declared.get(relpath)
-        if schema is None:
-            continue
-        from gitml.tabular.read import open_local
-        from gitml.tabular.schema import load_schema
-        from gitml.tabular.validate import validate
-
-        dataset = open_local(ws.root / relpath, relpath)
-        report = validate(dataset, load_schema(ws.root / schema, schema), ws.tmp_dir)
-        if not report.passed:
-            first = report.violations[0]
-            more = f" (and {len(report.violations) - 1} more)" if len(report.violations) > 1 else ""
-            column = f"{first.column}: " if first.column else ""
-            raise DataCheckFailedError(
-                f"{relpath} breaks its schema {schema}: {column}{first.check} expected "
-                f"{first.expected}, {first.bad_rows} bad rows{more}; {why}",
-                hint=f"run 'gitml validate {relpath}' for every violation",
+        if schema is not None:
+            check_valid(
+                ws.root / relpath, relpath, load_schema(ws.root / schema, schema), why, ws.tmp_dir
             )
+
+
+def refuse_invalid(ws: Workspace, relpaths: list[str]) -> None:
+    """What `gitml add` and `gitml commit` (of paths and of stages) do before recording
+    data: refuse any that breaks its declared schema."""
+    require_valid(ws, relpaths, "not recorded (--no-verify records it anyway)")
+
+
+def schemas_of(ws: Workspace, relpaths: list[str]) -> dict[str, tuple[str, str]]:
+    """{data path: (schema path, schema text)} for those of `relpaths` with a declared
+    schema, each schema read and parsed here (an executor's worker gets the text)."""
+    from gitml.tabular.schema import load_schema
+
+    declared = declared_schemas(ws)
+    found: dict[str, tuple[str, str]] = {}
+    for relpath in relpaths:
+        schema = declared.get(relpath)
+        if schema is not None:
+            load_schema(ws.root / schema, schema)
+            found[relpath] = (schema, (ws.root / schema).read_text(encoding="utf-8"))
+    return found
+
+
+def check_valid(path: Path, relpath: str, schema: Schema, why: str, tmp_dir: Path | None) -> None:
+    """Raise DataCheckFailedError naming the first violation of `schema` by the data at
+    `path` (shown as `relpath`); `why` says what was refused."""
+    from gitml.tabular.read import open_local
+    from gitml.tabular.validate import validate
+
+    report = validate(open_local(path, relpath), schema, tmp_dir)
+    if not report.passed:
+        first = report.violations[0]
+        more = f" (and {len(report.violations) - 1} more)" if len(report.violations) > 1 else ""
+        column = f"{first.column}: " if first.column else ""
+        raise DataCheckFailedError(
+            f"{relpath} breaks its schema {schema.source}: {column}{first.check} expected "
+            f"{first.expected}, {first.bad_rows} bad rows{more}; {why}",
+            hint=f"run 'gitml validate {relpath}' for every violation",
+        )
 
 
 # Drift ------------------------------------------------------------------------------------
@@ -152,7 +181,7 @@ def profile_of(ws: Workspace, dataset: Dataset) -> tuple[Profile, str]:
     built = build_profile(dataset)
     if dataset.content_id is None:
         return built, "computed"
-    profile_store.save(ws.cache.root, dataset.content_id, built)
+    profile_store.save(ws.cache.root, dataset.content_id, built, owner=dataset.owner_id)
     return built, "built"
 
 

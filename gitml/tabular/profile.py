@@ -20,7 +20,8 @@ FORMAT = 1
 TOP_KEPT = 1000  # categories stored per column
 _COUNTING_LIMIT = 100_000  # distinct values counted before a column counts as an identifier
 _EXACT_LIMIT = 1000  # integer columns spanning at most this many values keep exact counts
-_PROFILE_BATCH_ROWS = 512 * 1024
+# 512k-row batches of 1M x 20 held 400 MiB RSS, 128k ones 220 MiB for ~10% more CPU.
+_PROFILE_BATCH_ROWS = 128 * 1024
 
 
 @dataclass

@@ -9,13 +9,12 @@ parsed strictly and ignored (rebuilt from the data) when it does not parse.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from gitml.errors import GitmlError
 from gitml.hashing import Oid
 from gitml.tabular.profile import FORMAT, Profile
-from gitml.tabular.profile_store import PROFILES_DIR, profile_relpath, save
+from gitml.tabular.profile_store import PROFILES_DIR, profile_relpath, save, stored
 
 if TYPE_CHECKING:
     from gitml.remote.store import RemoteStore
@@ -24,21 +23,7 @@ if TYPE_CHECKING:
 
 def _local_profiles(ws: Workspace) -> dict[Oid, str]:
     """{data id: relpath below the cache} of every stored profile named by an object id."""
-    base = ws.cache.root / PROFILES_DIR / f"v{FORMAT}"
-    found: dict[Oid, str] = {}
-    if not base.is_dir():
-        return found
-    for shard in os.scandir(base):
-        if len(shard.name) != 2 or not shard.is_dir():
-            continue
-        for entry in os.scandir(shard.path):
-            stem = entry.name.removesuffix(".json")
-            try:
-                oid = Oid.from_hex(shard.name + stem)
-            except GitmlError:
-                continue
-            found[oid] = profile_relpath(str(oid))
-    return found
+    return {found.oid: profile_relpath(str(found.oid)) for found in stored(ws.cache.root)}
 
 
 def push_profiles(ws: Workspace, store: RemoteStore, on_remote: set[Oid]) -> int:

@@ -57,10 +57,17 @@ class DataFile:
 class Dataset:
     """One file or a folder of files read as one table."""
 
-    def __init__(self, label: str, files: list[DataFile], content_id: str | None) -> None:
+    def __init__(
+        self,
+        label: str,
+        files: list[DataFile],
+        content_id: str | None,
+        owner_id: str | None = None,
+    ) -> None:
         self.label = label
         self.files = files
         self.content_id = content_id  # the data's id at a revision; None in the work tree
+        self.owner_id = owner_id  # a folder inside a tracked directory: the directory's id
         self._schema: pa.Schema | None = None
 
     @property
@@ -296,8 +303,10 @@ def open_at_revision(ws: Workspace, path: str, rev: str) -> Dataset:
         raise DataFormatError(
             f"{rev}:{path}: no tabular files in this folder (expected {_expected()})"
         )
-    content_id = str(output.pointer.oid) if output.path == path else _combined_id(refs, path)
-    return Dataset(f"{rev}:{path}", files, content_id)
+    owner_id = str(output.pointer.oid)
+    if output.path == path:
+        return Dataset(f"{rev}:{path}", files, owner_id)
+    return Dataset(f"{rev}:{path}", files, _combined_id(refs, path), owner_id)
 
 
 def _combined_id(refs: list[Any], path: str) -> str:

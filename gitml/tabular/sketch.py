@@ -15,7 +15,7 @@ Pure Python: either is ~1000 numbers, whatever the row count.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -60,17 +60,41 @@ class Sketch:
 def from_cdf(points: list[float], cdf: list[float], count: int) -> Sketch:
     """The sketch of a distribution given as its function at sorted `points`."""
     out = []
+    n = len(points)
+    i = 0  # bisect_left(cdf, p - 1e-12), walked forward: LEVELS and cdf both ascend
     for p in LEVELS:
-        i = bisect_left(cdf, p - 1e-12)
+        target = p - 1e-12
+        while i < n and cdf[i] < target:
+            i += 1
         if i <= 0:
             out.append(points[0])
-        elif i >= len(points):
+        elif i >= n:
             out.append(points[-1])
         else:
             f0, f1 = cdf[i - 1], cdf[i]
             frac = 0.0 if f1 == f0 else (p - f0) / (f1 - f0)
             out.append(points[i - 1] + (points[i] - points[i - 1]) * frac)
     return Sketch(out, count)
+
+
+def _cdf_sorted(sketch: Sketch, xs: list[float]) -> list[float]:
+    """[sketch.cdf(x) for x in xs] for ascending `xs`, in one forward walk."""
+    q = sketch.quantiles
+    n = len(q)
+    out = []
+    i = 0  # bisect_right(q, x)
+    for x in xs:
+        while i < n and q[i] <= x:
+            i += 1
+        if i == 0:
+            out.append(0.0)
+        elif i >= n:
+            out.append(1.0)
+        else:
+            low, high = q[i - 1], q[i]
+            frac = 0.0 if high == low else (x - low) / (high - low)
+            out.append(LEVELS[i - 1] + (LEVELS[i] - LEVELS[i - 1]) * frac)
+    return out
 
 
 def merge(a: Sketch | None, b: Sketch) -> Sketch:
@@ -80,7 +104,10 @@ def merge(a: Sketch | None, b: Sketch) -> Sketch:
         return a
     points = sorted(set(a.quantiles) | set(b.quantiles))
     total = a.count + b.count
-    cdf = [(a.count * a.cdf(x) + b.count * b.cdf(x)) / total for x in points]
+    cdf = [
+        (a.count * fa + b.count * fb) / total
+        for fa, fb in zip(_cdf_sorted(a, points), _cdf_sorted(b, points), strict=True)
+    ]
     return from_cdf(points, cdf, total)
 
 

@@ -223,3 +223,48 @@ def test_add_file_over_the_mmap_threshold(repo: Path) -> None:
     run_gitml("add", "big.bin", cwd=repo)
     assert (repo / "big.bin.gitml").read_text() == file_pointer(data)
     assert verify_cache(repo)[b3(data)].read_bytes() == data
+
+
+def test_add_big_file_edited_in_place_keeps_both_versions(repo: Path) -> None:
+    first = os.urandom(5 * 1024 * 1024)
+    write(repo / "big.bin", first)
+    run_gitml("add", "big.bin", cwd=repo)
+    second = os.urandom(len(first))  # same size: hashed first, then copied into the cache
+    write(repo / "big.bin", second)
+    run_gitml("add", "big.bin", cwd=repo)
+    assert (repo / "big.bin.gitml").read_text() == file_pointer(second)
+    objects = verify_cache(repo)
+    assert objects[b3(first)].read_bytes() == first
+    assert objects[b3(second)].read_bytes() == second
+
+
+def test_add_directory_of_big_files_with_one_content_twice(repo: Path) -> None:
+    same = os.urandom(6 * 1024 * 1024 + 1)
+    other = os.urandom(4 * 1024 * 1024)
+    write(repo / "data" / "a.bin", same)
+    write(repo / "data" / "b" / "copy.bin", same)
+    write(repo / "data" / "c.bin", other)
+    run_gitml("add", "data", cwd=repo)
+    objects = verify_cache(repo)
+    assert {b3(same), b3(other)} <= set(objects)
+    assert objects[b3(same)].read_bytes() == same
+    assert not list((repo / ".gitml" / "cache" / "tmp").iterdir())
+    assert run_gitml("status", cwd=repo).stdout.strip() == "Everything is up to date."
+
+
+def test_counts_are_singular_for_one(repo: Path) -> None:
+    """'1 file', never '1 files': in add's summary, in ls, and in what gc says."""
+    write(repo / "one" / "only.txt", b"x" * 3)
+    write(repo / "two" / "a", b"a")
+    write(repo / "two" / "b", b"b")
+    added = run_gitml("add", "one", "two", cwd=repo).stdout
+    assert "Added one (1 file, 3 B)" in added and "Added two (2 files, 2 B)" in added
+    listing = run_gitml("ls", cwd=repo).stdout
+    assert "one/  (1 file)" in listing and "two/  (2 files)" in listing
+    write(repo / "solo.txt", b"s")
+    run_gitml("add", "solo.txt", cwd=repo)
+    run_gitml("rm", "solo.txt", cwd=repo)
+    asked = run_gitml("gc", "--workspace", cwd=repo, check=False)
+    assert "gc would delete 1 cache object (1 B)" in asked.stderr
+    removed = run_gitml("gc", "--workspace", "-f", cwd=repo).stdout
+    assert "Removed 1 object (1 B) from the cache." in removed

@@ -15,6 +15,7 @@ import yaml
 
 from tests.cli.executor_support import alive, make_pipeline, output_bytes, run_markers
 from tests.cli.helpers import object_path
+from tests.cli.schema_support import assert_schema_failure_records_nothing
 from tests.conftest import GITML, make_repo, run_gitml, write
 
 
@@ -211,3 +212,11 @@ def test_jobs_bound_how_many_tasks_run_at_once(tmp_path: Path, scheduler: str) -
     run_gitml("repro", "-j", "1", "--executor", "dask", "--address", scheduler, cwd=repo)
     events = [line.split()[0] for line in log.read_text().splitlines()]
     assert events == ["start", "end", "start", "end"]  # two workers, yet one at a time
+
+
+def test_out_breaking_its_schema_fails_the_stage_on_a_dask_worker(
+    tmp_path: Path, scheduler: str
+) -> None:
+    repo = _repo(tmp_path, "repo")
+    args = ("--executor", "dask", "--address", scheduler)
+    assert_schema_failure_records_nothing(repo, *args, store=tmp_path / "repo-store")

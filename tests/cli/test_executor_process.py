@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.cli.executor_support import alive, make_pipeline, output_bytes, run_markers
 from tests.cli.helpers import verify_cache
+from tests.cli.schema_support import assert_schema_failure_records_nothing
 from tests.conftest import GITML, git, make_repo, run_gitml, write
 from tests.s3_endpoint import S3Endpoint
 
@@ -245,3 +246,14 @@ def test_pipeline_in_a_subfolder(repo: Path) -> None:
     assert "sub/gitml.yaml:copy" in result.stdout
     assert (repo / "sub" / "out.txt").read_text() == "x"
     assert "out.txt" in (repo / "sub" / "gitml.lock").read_text()
+
+
+def test_out_breaking_its_schema_fails_the_stage_on_the_worker(repo: Path) -> None:
+    assert_schema_failure_records_nothing(repo, "--executor", "process")
+
+
+def test_out_breaking_its_schema_is_not_pushed(repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    run_gitml("remote", "add", "origin", str(store), cwd=repo)
+    args = ("--executor", "process", "-r", "origin", "--no-download")
+    assert_schema_failure_records_nothing(repo, *args, store=store)

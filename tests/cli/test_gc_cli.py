@@ -143,7 +143,7 @@ def test_workspace_removes_old_versions(refs: Refs) -> None:
 
 def test_refuses_without_a_terminal_unless_forced(refs: Refs) -> None:
     result = run_gitml("gc", cwd=refs.root, check=False)
-    assert_user_error(result, "gc would delete 1 cache objects", "confirm with -f")
+    assert_user_error(result, "gc would delete 1 cache object (", "confirm with -f")
     assert cached(refs.root) == refs.everything
 
 
@@ -379,3 +379,52 @@ def test_workspace_gc_drops_run_cache_entries_it_empties(repo: Path) -> None:
     rerun = run_gitml("repro", cwd=repo)
     assert "Running stage 'make'" in rerun.stdout
     assert (repo / "out.bin").read_text() == "one\n"
+
+
+def _profile_files(root: Path) -> dict[str, bytes]:
+    base = root / ".gitml" / "cache" / "profiles"
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in base.rglob("*") if p.is_file()}
+
+
+def _csv(rows: int, offset: int) -> str:
+    return "x,k\n" + "".join(f"{i + offset},{'ab'[i % 2]}\n" for i in range(rows))
+
+
+def test_stored_profiles_live_as_long_as_their_data(repo: Path) -> None:
+    write(repo / "live.csv", _csv(50, 0))
+    write(repo / "shards" / "a" / "part.csv", _csv(20, 100))
+    write(repo / "shards" / "b" / "part.csv", _csv(20, 200))
+    run_gitml("add", "live.csv", "shards", cwd=repo)
+    commit(repo, "v1")
+    run_gitml("drift", "live.csv", "--rev", "HEAD", cwd=repo)
+    run_gitml("drift", "shards/a", "--rev", "HEAD", cwd=repo)  # a folder inside a directory
+    first = _profile_files(repo)
+    assert len([p for p in first if p.endswith(".json")]) == 2
+    assert len([p for p in first if p.endswith(".owner")]) == 1  # the folder's
+
+    write(repo / "live.csv", _csv(50, 7))
+    run_gitml("add", "live.csv", cwd=repo)
+    commit(repo, "v2")
+    run_gitml("drift", "live.csv", "--rev", "HEAD", cwd=repo)
+    both = _profile_files(repo)
+    (kept,) = set(both) - set(first)
+
+    # v1 of live.csv is only in history: default gc drops it and its profile; the
+    # directory is still at the branch tip, so the folder's profile stays.
+    doc = json.loads(run_gitml("gc", "-f", "--json", cwd=repo).stdout)
+    after = _profile_files(repo)
+    shard_profile = {p: d for p, d in first.items() if p.replace(".owner", ".json") in after}
+    assert set(after) == {kept, *shard_profile}
+    assert all(after[p] == both[p] for p in after)  # kept byte for byte
+    dropped = set(both) - set(after)
+    assert len(dropped) == 1
+    assert doc["profiles"] == {
+        "removed": 1, "bytes": sum(len(both[p]) for p in dropped), "kept": 2,
+    }  # fmt: skip
+
+    # Once the directory is gone from the work tree, -w drops the folder's profile too,
+    # its owner file with it.
+    (repo / "shards.gitml").unlink()
+    shutil.rmtree(repo / "shards", ignore_errors=True)
+    run_gitml("gc", "-w", "-f", cwd=repo)
+    assert _profile_files(repo) == {kept: both[kept]}

@@ -119,6 +119,15 @@ def test_hardlink_edit_in_place_then_add(hardlinked: Path) -> None:
     assert _status(repo) == []
 
 
+def test_hardlink_edit_in_dir_then_add_drops_the_edited_object(hardlinked: Path) -> None:
+    repo = hardlinked
+    _overwrite_in_place(repo / "d" / "s" / "b", b"BRAVO")
+    run_gitml("add", "d", cwd=repo)
+    objects = verify_cache(repo)
+    assert b3(b"BRAVO") in objects and b3(b"bravo") not in objects
+    assert _status(repo) == []
+
+
 def test_hardlink_edit_in_place_then_checkout_force(hardlinked: Path) -> None:
     """checkout must not serve the edited bytes as the old version."""
     repo = hardlinked

@@ -97,3 +97,23 @@ def test_report_page_and_a_bad_checks_file(project: Path, tmp_path: Path) -> Non
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not a 'gitml check --json' document" in result.stderr
+
+
+def test_report_registry_matches_model_show(repo: Path) -> None:
+    write(repo / "a.txt", "a")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "first", cwd=repo)
+    first = git("rev-parse", "HEAD", cwd=repo).strip()
+    git("tag", "-a", "churn@v1.0.0-rc.1", "-m", "rc", cwd=repo)
+    git("tag", "-a", "churn#prod#1", "-m", "prod", cwd=repo)
+    write(repo / "a.txt", "b")
+    git("commit", "-qam", "second", cwd=repo)
+    git("tag", "-a", "churn#dev#2", "-m", "dev: a commit with no version", cwd=repo)
+    doc = json.loads(run_gitml("report", "--json", cwd=repo).stdout)
+    head = git("rev-parse", "HEAD", cwd=repo).strip()
+    assert [(a["model"], a["stage"], a["version"], a["commit"]) for a in doc["registry"]] == [
+        ("churn", "dev", None, head),
+        ("churn", "prod", "v1.0.0-rc.1", first),
+    ]
+    (model,) = json.loads(run_gitml("model", "show", "--json", cwd=repo).stdout)["models"]
+    assert model["stages"]["prod"] == "v1.0.0-rc.1"

@@ -3,66 +3,27 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
+import yaml
+
+from tests.cli.schema_support import (
+    SCHEMA,
+    assert_schema_failure_records_nothing,
+    cache_objects,
+    write_pipeline,
+)
 from tests.conftest import git, run_gitml, write
-
-SCHEMA = "gitml-schema: 1\ncolumns:\n  id: {type: int64, unique: true}\n  age: {min: 0}\n"
-
-MAKE = """\
-import sys
-ages = open("ages.txt").read().split()
-with open("data.csv", "w") as f:
-    f.write("id,age\\n")
-    for i, age in enumerate(ages):
-        f.write(f"{i},{age}\\n")
-"""
-
-PIPELINE = f"""\
-stages:
-  prepare:
-    cmd: {shlex.quote(sys.executable)} make.py
-    deps: [make.py, ages.txt]
-    outs:
-      - data.csv:
-          schema: schema.yaml
-  train:
-    cmd: {shlex.quote(sys.executable)} -c "open('model.txt', 'w').write(open('data.csv').read())"
-    deps: [data.csv]
-    outs: [model.txt]
-"""
-
-
-def cache_objects(repo: Path) -> set[str]:
-    base = repo / ".gitml" / "cache" / "blake3"
-    return (
-        {p.parent.name + p.name for p in base.rglob("*") if p.is_file()} if base.exists() else set()
-    )
 
 
 def test_stage_out_breaking_its_schema_fails_the_stage(repo: Path) -> None:
-    write(repo / "make.py", MAKE)
-    write(repo / "schema.yaml", SCHEMA)
-    write(repo / "ages.txt", "30 -1 40")
-    write(repo / "gitml.yaml", PIPELINE)
-    result = run_gitml("repro", cwd=repo, check=False)
-    assert result.returncode == 1
-    assert "data.csv breaks its schema schema.yaml: age: min expected >= 0, 1 bad rows" in (
-        result.stdout + result.stderr
-    )
-    assert (repo / "data.csv").exists()  # the command ran; its output stays for inspection
-    assert not (repo / "gitml.lock").exists()
-    assert cache_objects(repo) == set()  # outputs not cached, run-cache not written
-    runs = repo / ".gitml" / "cache" / "runs"
-    assert not [p for p in runs.rglob("*") if p.is_file() and p.parent.name != "claims"]
-    assert not (repo / "model.txt").exists()  # the dependant did not run
+    assert_schema_failure_records_nothing(repo)
 
-    write(repo / "ages.txt", "30 1 40")
-    run_gitml("repro", cwd=repo)
-    assert "prepare" in (repo / "gitml.lock").read_text()
-    assert (repo / "model.txt").read_text() == "id,age\n0,30\n1,1\n2,40\n"
+
+def test_failed_stage_leaves_its_output_for_inspection(repo: Path) -> None:
+    write_pipeline(repo, "30 -1 40")
+    assert run_gitml("repro", cwd=repo, check=False).returncode == 1
+    assert (repo / "data.csv").read_text() == "id,age\n0,30\n1,-1\n2,40\n"
 
 
 def test_add_and_commit_refuse_data_that_breaks_its_schema(repo: Path) -> None:
@@ -89,3 +50,24 @@ def test_add_and_commit_refuse_data_that_breaks_its_schema(repo: Path) -> None:
 
     run_gitml("commit", "--no-verify", "data.csv", cwd=repo)
     assert (repo / "data.csv.gitml").read_text() != pointer
+
+
+def test_commit_of_a_stage_refuses_an_out_that_breaks_its_schema(repo: Path) -> None:
+    write_pipeline(repo, "30 -1 40")
+    pipeline = (repo / "gitml.yaml").read_text().replace("\n          schema: schema.yaml", "")
+    write(repo / "gitml.yaml", pipeline + "checks:\n  schemas:\n    data.csv: schema.yaml\n")
+    failed = run_gitml("repro", "prepare", cwd=repo, check=False)
+    assert failed.returncode == 1 and "data.csv breaks its schema" in failed.stdout + failed.stderr
+
+    for target in ("prepare", "data.csv"):
+        refused = run_gitml("commit", target, cwd=repo, check=False)
+        assert refused.returncode == 1
+        first = refused.stderr.splitlines()[0]
+        assert first.startswith("gitml: error: data.csv breaks its schema schema.yaml: age: min")
+        assert "--no-verify records it anyway" in first
+        assert not (repo / "gitml.lock").exists() and cache_objects(repo) == set()
+
+    run_gitml("commit", "--no-verify", "prepare", cwd=repo)
+    (out,) = yaml.safe_load((repo / "gitml.lock").read_text())["stages"]["prepare"]["outs"]
+    assert out["path"] == "data.csv"
+    assert out["oid"].removeprefix("blake3:") in cache_objects(repo)

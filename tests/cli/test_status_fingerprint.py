@@ -87,3 +87,39 @@ def test_new_commit_of_the_directory_is_seen(tracked: Path) -> None:
     assert status_json(tracked) == []
     write(tracked / "data" / "sub0" / "f0.txt", b"v3\n")
     assert status_json(tracked)[0]["modified"] == ["sub0/f0.txt"]
+
+
+def age_cache(repo: Path) -> None:
+    """Every shard directory of the cache older than the racy window, so a status records
+    that the directory's objects are all there."""
+    base = object_path(repo, b3(b"file 7\n")).parent.parent
+    for shard in [base, *base.iterdir()]:
+        os.utime(shard, ns=(OLD_NS, OLD_NS))
+
+
+def test_object_removed_after_presence_was_recorded(tracked: Path) -> None:
+    age_cache(tracked)
+    assert status_json(tracked) == []
+    with sqlite3.connect(tracked / ".gitml" / "state.db") as db:
+        assert db.execute("SELECT count(*) FROM complete").fetchone() == (1,)
+    object_path(tracked, b3(b"file 7\n")).unlink()
+    assert status_json(tracked) == [{"path": "data", "state": "not in cache"}]
+
+
+def test_add_again_restores_an_object_removed_from_the_cache(tracked: Path) -> None:
+    age_cache(tracked)
+    assert status_json(tracked) == []
+    obj = object_path(tracked, b3(b"file 7\n"))
+    obj.unlink()
+    result = run_gitml("add", "data", cwd=tracked)
+    assert "Unchanged data" in result.stdout
+    assert obj.read_bytes() == b"file 7\n"
+    assert status_json(tracked) == []
+
+
+def test_add_again_of_an_unchanged_directory_writes_nothing(tracked: Path) -> None:
+    pointer = tracked / "data.gitml"
+    before = pointer.read_bytes(), pointer.stat().st_mtime_ns
+    result = run_gitml("add", "data", cwd=tracked)
+    assert "Unchanged data (30 files" in result.stdout
+    assert (pointer.read_bytes(), pointer.stat().st_mtime_ns) == before

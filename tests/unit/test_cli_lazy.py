@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import typer
 
@@ -40,3 +41,23 @@ def test_help_lists_lazily_loaded_commands() -> None:
         for name in names:
             if name != "git-hook":  # hidden
                 assert name in out.stdout
+
+
+def test_version_and_plain_status_do_not_import_typer(tmp_path: Path) -> None:
+    """They run from gitml/cli/fast.py: typer's import costs more than a no-op status."""
+    code = (
+        "import sys\n"
+        "from gitml.cli.fast import fast_path\n"
+        "code = fast_path(sys.argv[1:])\n"
+        "print(code, 'typer' in sys.modules)\n"
+    )
+    for args in (["--version"], ["status"], ["-q", "status", "--json"], ["add", "x"]):
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert out.stdout.strip().splitlines()[-1].endswith(" False"), (args, out)
+    # anything else is the typer app's
+    out = subprocess.run(
+        [sys.executable, "-c", code, "status", "data"], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "None False"

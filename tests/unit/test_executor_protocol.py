@@ -7,7 +7,15 @@ import json
 import pytest
 
 from gitml.errors import FormatError
-from gitml.executor.protocol import Action, ActionResult, InlineFile, StoreSpec, tail
+from gitml.executor.protocol import (
+    PROTOCOL_VERSION,
+    Action,
+    ActionResult,
+    InlineFile,
+    OutSchema,
+    StoreSpec,
+    tail,
+)
 from gitml.hashing import hash_bytes
 from gitml.pipeline.model import LockedPath, Resources
 from gitml.pipeline.resources import parse_resources
@@ -26,6 +34,7 @@ def _action() -> Action:
         outs=("model.bin",),
         store=StoreSpec("remote", "s3://bucket/ml", "origin", {"endpoint_url": "http://x"}),
         timeout=90.0,
+        schemas=(OutSchema("model.bin", "schemas/model.yaml", "gitml-schema: 1\n"),),
     )
 
 
@@ -43,11 +52,12 @@ def test_action_and_result_survive_json() -> None:
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=PROTOCOL_VERSION + 1),
         lambda d: d["files"][0].update(path="../escape.py"),
         lambda d: d.update(outs=["/etc/passwd"]),
         lambda d: d["inputs"][0].update(oid="md5:xyz"),
         lambda d: d["store"].update(kind="ftp"),
+        lambda d: d["schemas"][0].update(out="../model.bin"),
         lambda d: d.pop("cmd"),
     ],
 )

@@ -128,3 +128,22 @@ def test_truncated_real_db_is_treated_as_empty(tmp_path: Path, data: Path) -> No
     fresh.put("data.bin", os.stat(data), OID)
     fresh.save()
     assert _db(tmp_path).get("data.bin", os.stat(data)) == OID
+
+
+def test_complete_manifest_is_remembered_per_shard_digest(tmp_path: Path) -> None:
+    now = 1_700_000_100 * SECOND
+    db = _db(tmp_path)
+    db.put_complete(OID, "shards-a", newest_mtime_ns=now - 10 * SECOND, now_ns=now)
+    db.save()
+    again = _db(tmp_path)
+    assert again.is_complete(OID, "shards-a")
+    assert not again.is_complete(OID, "shards-b")  # an object added or removed since
+    assert not again.is_complete(Oid("01" * 32), "shards-a")
+
+
+def test_complete_manifest_not_remembered_when_a_shard_changed_just_now(tmp_path: Path) -> None:
+    now = 1_700_000_100 * SECOND
+    db = _db(tmp_path)
+    db.put_complete(OID, "shards-a", newest_mtime_ns=now - 1_000_000, now_ns=now)
+    db.save()
+    assert not _db(tmp_path).is_complete(OID, "shards-a")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.progress import Progress
 
+from gitml.cli.output import human_size
 from gitml.ui_columns import CountOrSize, SpeedIfBytes
 
 
@@ -15,8 +16,13 @@ def test_files_task_shows_a_count_and_no_speed() -> None:
     assert SpeedIfBytes().render(task).plain == ""
 
 
-def test_bytes_task_shows_sizes() -> None:
+def test_bytes_task_shows_binary_sizes_and_speed_as_the_summaries_do() -> None:
+    """'GiB' in the bar as in 'Added model.bin (2.0 GiB)', never 'GB'."""
     progress = Progress()
-    progress.add_task("Push", total=10_000_000, unit="bytes", completed=3_000_000)
+    task_id = progress.add_task("Push", total=2 * 1024**3, unit="bytes", completed=0)
+    progress.update(task_id, completed=1024**3)
     (task,) = progress.tasks
-    assert CountOrSize().render(task).plain == "3.0/10.0 MB"
+    assert CountOrSize().render(task).plain == "1.0/2.0 GiB"
+    assert human_size(2 * 1024**3) == "2.0 GiB"
+    task.finished_speed = 3 * 1024**2
+    assert SpeedIfBytes().render(task).plain == "3.0 MiB/s"
