@@ -111,7 +111,7 @@ def _fsspec(remote: RemoteConfig) -> tuple[Any, str, str]:
 
     cls = fsspec.get_filesystem_class(remote.protocol)
     fs = cls(skip_instance_cache=True, **remote.fs_options)
-    if remote.protocol in _READ_ONLY:
+    if capabilities(remote.protocol).read_only:  # plain HTTP: the URL is the root
         root = remote.url.rstrip("/")
     else:
         root = str(cls._strip_protocol(remote.url)).rstrip("/")
