@@ -1,5 +1,5 @@
-"""The `gitml` entry point: `--version`, a plain `status`, `add PATH...` and `exp show`
-with an output format run without typer.
+"""The `gitml` entry point: `--version`, a plain `status`, `add PATH...`, `exp show`
+with an output format and `model show --json` run without typer.
 
 typer (and the click it vendors) takes longer to import than a no-op `status` takes to
 run, and `gitml status` runs in git hooks and prompts. Everything else, and anything with
@@ -38,6 +38,10 @@ def fast_path(args: list[str]) -> int | None:
             from gitml.cli.exp_show_cmd import fast_exp_show
 
             return fast_exp_show(quiet, rest[2:])
+        if rest[:2] == ["model", "show"]:
+            from gitml.cli.model_show_cmd import fast_model_show
+
+            return fast_model_show(quiet, rest[2:])
         return None
     except (Exception, KeyboardInterrupt) as exc:
         code = report_failure(exc, verbose)

@@ -175,27 +175,14 @@ def show_models(
 
     Each version with its commit, date, path, content id and metrics.
     """
-    from gitml.registry.state import TagListing, read
+    from gitml.cli.model_show_cmd import collect, print_json, warn_problems
 
-    ws = ctx.obj.workspace()
-    listing = TagListing(ws.root)  # git reads the tags while Python imports the rest
-    from gitml.registry.details import show
-    from gitml.registry.ops import RegistryError
-
-    registry = read(ws.root, listing)
-    if name is not None and registry.model(name) is None:
-        raise RegistryError(f"no model named '{name}' in the registry")
-    document = show(ws, registry, name)
+    document = collect(ctx.obj.quiet, name)
     if as_json:
-        import json
-        import sys
-
-        # Compact: json's C encoder; indenting 10,000 versions took longer than reading them.
-        sys.stdout.write(json.dumps(document, default=str) + "\n")
+        print_json(document)
     else:
         _print_models(document)
-    for problem in document["problems"]:
-        typer.echo(f"gitml: warning: {problem}", err=True)
+    warn_problems(document)
 
 
 def _print_models(document: dict[str, Any]) -> None:

@@ -141,6 +141,8 @@ def test_promote_gate_against_version_in_stage(project: Path) -> None:
         (["promote", "ghost", "latest", "--to", "prod"], "no model named 'ghost'"),
         (["demote", "churn", "--from", "prod"], "already empty"),
         (["get", "churn#prod"], "stage 'prod' is empty"),
+        (["show", "ghost", "--json"], "no model named 'ghost'"),
+        (["show", "ghost"], "no model named 'ghost'"),
     ],
 )
 def test_refusals_are_one_line_exit_1(project: Path, args: list[str], needle: str) -> None:
