@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitml.tabular.read import Dataset
-from gitml.tabular.sketch import LEVELS, Counts, Distribution, Sketch, merge
+from gitml.tabular.sketch import Counts, Distribution, Sketch, merge, of_values
 
 FORMAT = 1
 TOP_KEPT = 1000  # categories stored per column
@@ -151,8 +151,8 @@ class _Numeric:
             c.mean = c.mean + delta * n / total
             self.m2 += m2 + delta * delta * c.count * n / total
         c.count += n
-        quantiles = pc.tdigest(numbers, q=LEVELS, delta=200).to_pylist()
-        c.sketch = merge(c.sketch, Sketch([float(v) for v in quantiles], n))
+        present = numbers.drop_null() if numbers.null_count else numbers
+        c.sketch = merge(c.sketch, of_values(present.to_numpy(zero_copy_only=False)))
         self._count_values(values)
 
     def _count_values(self, values: Any) -> None:

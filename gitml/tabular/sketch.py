@@ -2,14 +2,16 @@
 
 `Sketch`: a mergeable quantile sketch, the values at fixed cumulative levels (every
 1/1000, plus extra levels in both tails, where drift of skewed data shows). It is built
-per batch (pyarrow's t-digest gives the batch's quantiles) and merged batch after batch
+per batch (the batch's exact quantiles) and merged batch after batch
 by mixing the two distribution functions weighted by their counts. Between its points
 the distribution function is linear, and right-continuous at ties.
 
 `Counts`: the exact distribution of a column with few distinct values (integers, codes):
 every value with its count. Statistics from two `Counts` are exact.
 
-Pure Python: either is ~1000 numbers, whatever the row count.
+Either is ~1000 numbers, whatever the row count. A batch's sketch is exact (numpy sorts
+it: 1 ms for 128k values, where pyarrow's t-digest took 14 ms) and merges are vectorized;
+numpy is imported only here, when a profile is built.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any
 
 
 def _levels() -> list[float]:
@@ -57,57 +60,79 @@ class Sketch:
         return self.quantiles
 
 
-def from_cdf(points: list[float], cdf: list[float], count: int) -> Sketch:
-    """The sketch of a distribution given as its function at sorted `points`."""
-    out = []
+def _levels_array() -> Any:
+    import numpy as np
+
+    global _LEVELS_ARRAY
+    if _LEVELS_ARRAY is None:
+        _LEVELS_ARRAY = np.array(LEVELS)
+    return _LEVELS_ARRAY
+
+
+_LEVELS_ARRAY: Any = None
+
+
+def of_values(values: Any) -> Sketch:
+    """The exact sketch of a batch of numbers (a float64 numpy array without NaN): its
+    quantiles at LEVELS as numpy's default (linear) quantile computes them."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    n = len(ordered)
+    position = (n - 1) * _levels_array()
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, n - 1)
+    below, above = ordered[low], ordered[high]
+    with np.errstate(invalid="ignore"):  # inf - inf where both sides are infinite
+        between = below + (position - low) * (above - below)
+    quantiles = np.where(above == below, below, between)
+    return Sketch(np.maximum.accumulate(quantiles).tolist(), n)
+
+
+def from_cdf(points: Any, cdf: Any, count: int) -> Sketch:
+    """The sketch of a distribution given as its function at sorted `points` (arrays)."""
+    import numpy as np
+
+    levels = _levels_array()
     n = len(points)
-    i = 0  # bisect_left(cdf, p - 1e-12), walked forward: LEVELS and cdf both ascend
-    for p in LEVELS:
-        target = p - 1e-12
-        while i < n and cdf[i] < target:
-            i += 1
-        if i <= 0:
-            out.append(points[0])
-        elif i >= n:
-            out.append(points[-1])
-        else:
-            f0, f1 = cdf[i - 1], cdf[i]
-            frac = 0.0 if f1 == f0 else (p - f0) / (f1 - f0)
-            out.append(points[i - 1] + (points[i] - points[i - 1]) * frac)
-    return Sketch(out, count)
+    i = np.searchsorted(cdf, levels - 1e-12, side="left")
+    j = np.clip(i, 1, max(n - 1, 1))
+    f0, f1 = cdf[j - 1], cdf[j % n]
+    step = f1 - f0
+    frac = np.divide(levels - f0, step, out=np.zeros_like(levels), where=step != 0)
+    inside = points[j - 1] + (points[j % n] - points[j - 1]) * frac
+    out = np.where(i <= 0, points[0], np.where(i >= n, points[-1], inside))
+    return Sketch(out.tolist(), count)
 
 
-def _cdf_sorted(sketch: Sketch, xs: list[float]) -> list[float]:
-    """[sketch.cdf(x) for x in xs] for ascending `xs`, in one forward walk."""
-    q = sketch.quantiles
+def _cdf_sorted(sketch: Sketch, xs: Any) -> Any:
+    """sketch.cdf(x) for every x of the array `xs`, vectorized."""
+    import numpy as np
+
+    q = np.asarray(sketch.quantiles)
+    levels = _levels_array()
     n = len(q)
-    out = []
-    i = 0  # bisect_right(q, x)
-    for x in xs:
-        while i < n and q[i] <= x:
-            i += 1
-        if i == 0:
-            out.append(0.0)
-        elif i >= n:
-            out.append(1.0)
-        else:
-            low, high = q[i - 1], q[i]
-            frac = 0.0 if high == low else (x - low) / (high - low)
-            out.append(LEVELS[i - 1] + (LEVELS[i] - LEVELS[i - 1]) * frac)
-    return out
+    i = np.searchsorted(q, xs, side="right")
+    j = np.clip(i, 1, max(n - 1, 1))
+    low, high = q[j - 1], q[j % n]
+    span = high - low
+    frac = np.divide(xs - low, span, out=np.zeros_like(xs), where=span != 0)
+    inside = levels[j - 1] + (levels[j % n] - levels[j - 1]) * frac
+    return np.where(i == 0, 0.0, np.where(i >= n, 1.0, inside))
 
 
 def merge(a: Sketch | None, b: Sketch) -> Sketch:
+    """The count-weighted mixture of two sketches' distribution functions, read back at
+    LEVELS."""
+    import numpy as np
+
     if a is None or a.count == 0:
         return b
     if b.count == 0:
         return a
-    points = sorted(set(a.quantiles) | set(b.quantiles))
+    points = np.union1d(np.asarray(a.quantiles), np.asarray(b.quantiles))
     total = a.count + b.count
-    cdf = [
-        (a.count * fa + b.count * fb) / total
-        for fa, fb in zip(_cdf_sorted(a, points), _cdf_sorted(b, points), strict=True)
-    ]
+    cdf = (a.count * _cdf_sorted(a, points) + b.count * _cdf_sorted(b, points)) / total
     return from_cdf(points, cdf, total)
 
 
