@@ -79,34 +79,8 @@ def _fail(problems: list[tuple[str, str]], summary: str, hint: str | None = None
 # remote add / list / remove / default / modify ------------------------------------------------
 
 
-def _config_path(ws: Any, local: bool) -> Path:
-    return Path(ws.gitml_dir) / ("config.local" if local else "config")
-
-
-def _remote_tables(document: Any) -> Any:
-    import tomlkit
-
-    tables = document.get("remote")
-    if tables is None:
-        tables = tomlkit.table(is_super_table=True)
-        document["remote"] = tables
-    return tables
-
-
-def _set_default(document: Any, name: str | None) -> None:
-    import tomlkit
-
-    core = document.get("core")
-    if name is None:
-        if core is not None and "remote" in core:
-            del core["remote"]
-            if not core:
-                del document["core"]
-        return
-    if core is None:
-        core = tomlkit.table()
-        document["core"] = core
-    core["remote"] = name
+def _where(local: bool) -> str:
+    return ".gitml/config.local" if local else ".gitml/config"
 
 
 @remote_app.command("add")
@@ -120,38 +94,11 @@ def remote_add(
     local: LocalOpt = False,
 ) -> None:
     """Add a remote."""
-    from gitml.config import edit_toml
-    from gitml.errors import ConfigError
-    from gitml.remote import config as remote_config
+    from gitml.ops.remote_config import add_remote
 
-    ws = _workspace(ctx)
-    remote_config.check_name(name)
-    if any(r.name == name for r in remote_config.all_remotes(ws.config)):
-        raise ConfigError(
-            f"remote '{name}' already exists",
-            hint=f"change its URL with 'gitml remote modify {name} url URL'",
-        )
-    if not local and remote_config.url_has_password(url):
-        raise ConfigError(
-            "the URL contains a password, which must not go into the git-tracked config",
-            hint="use --local, or keep credentials in .gitml/config.local",
-        )
-    stored = remote_config.normalize_url(url, ws.root)
-
-    def edit(document: Any) -> None:
-        import tomlkit
-
-        table = tomlkit.table()
-        table["url"] = stored
-        _remote_tables(document)[name] = table
-        if default:
-            _set_default(document, name)
-
-    edit_toml(_config_path(ws, local), edit)
-    where = ".gitml/config.local" if local else ".gitml/config"
-    _say(
-        ctx, f"Added remote '{name}' ({stored}) to {where}" + (" as the default" if default else "")
-    )
+    stored = add_remote(_workspace(ctx), name, url, default=default, local=local)
+    suffix = " as the default" if default else ""
+    _say(ctx, f"Added remote '{name}' ({stored}) to {_where(local)}{suffix}")
 
 
 @remote_app.command("list")
@@ -197,28 +144,9 @@ def remote_remove(ctx: typer.Context, name: Annotated[str, typer.Argument()]) ->
 
     Its data stays where it is.
     """
-    from gitml.config import edit_toml
-    from gitml.errors import RemoteNotConfiguredError
-    from gitml.remote import config as remote_config
+    from gitml.ops.remote_config import remove_remote
 
-    ws = _workspace(ctx)
-    if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
-        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
-
-    def edit(document: Any) -> None:
-        tables = document.get("remote")
-        if tables is not None and name in tables:
-            del tables[name]
-            if not tables:
-                del document["remote"]
-        core = document.get("core")
-        if core is not None and core.get("remote") == name:
-            _set_default(document, None)
-
-    for local in (False, True):
-        path = _config_path(ws, local)
-        if path.exists():
-            edit_toml(path, edit)
+    remove_remote(_workspace(ctx), name)
     _say(ctx, f"Removed remote '{name}'")
 
 
@@ -230,8 +158,8 @@ def remote_default(
     unset: Annotated[bool, typer.Option("--unset", help="Clear the default.")] = False,
 ) -> None:
     """Show or set the default remote."""
-    from gitml.config import edit_toml
     from gitml.errors import RemoteNotConfiguredError
+    from gitml.ops.remote_config import set_default_remote
     from gitml.remote import config as remote_config
 
     ws = _workspace(ctx)
@@ -241,9 +169,7 @@ def remote_default(
             raise RemoteNotConfiguredError("no default remote")
         typer.echo(current)
         return
-    if name is not None and not any(r.name == name for r in remote_config.all_remotes(ws.config)):
-        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
-    edit_toml(_config_path(ws, local), lambda document: _set_default(document, name))
+    set_default_remote(ws, name, local=local)
     _say(ctx, "Cleared the default remote" if name is None else f"Default remote: '{name}'")
 
 
@@ -262,65 +188,15 @@ def remote_modify(
     unset: Annotated[bool, typer.Option("--unset", help="Remove the option.")] = False,
 ) -> None:
     """Set or unset one option of a remote."""
-    from gitml.config import edit_toml
-    from gitml.errors import ConfigError, RemoteNotConfiguredError, UsageError
-    from gitml.remote import config as remote_config
+    from gitml.ops.remote_config import modify_remote
+    from gitml.remote.config import is_credential_key
 
-    ws = _workspace(ctx)
-    if not any(r.name == name for r in remote_config.all_remotes(ws.config)):
-        raise RemoteNotConfiguredError(f"remote '{name}' is not configured")
-    if not key.replace("_", "").replace("-", "").isalnum():
-        raise UsageError(f"invalid option name {key[:60]!r}")
-    if unset == (value is not None):
-        raise UsageError("give a VALUE, or --unset without one")
-    if unset and key == "url":
-        raise UsageError("a remote needs a url; use 'gitml remote remove' to drop it")
-    if key == "layout" and value is not None and value not in remote_config.LAYOUTS:
-        raise UsageError(f"layout {value[:40]!r}: use 'packed' or 'whole'")
-    if not local and not unset:
-        if remote_config.is_credential_key(key):
-            raise ConfigError(
-                f"'{key}' is a credential and must not go into the git-tracked .gitml/config",
-                hint=f"use: gitml remote modify --local {name} {key} VALUE",
-            )
-        if key == "url" and value is not None and remote_config.url_has_password(value):
-            raise ConfigError(
-                "the URL contains a password, which must not go into the git-tracked config",
-                hint="use --local",
-            )
-    parsed: Any = None
-    if value is not None:
-        parsed = (
-            remote_config.normalize_url(value, ws.root)
-            if key == "url"
-            else remote_config.parse_value(value)
-        )
-
-    def edit(document: Any) -> None:
-        import tomlkit
-
-        tables = _remote_tables(document)
-        table = tables.get(name)
-        if table is None:
-            if unset:
-                return
-            table = tomlkit.table()
-            tables[name] = table
-        if unset:
-            if key in table:
-                del table[key]
-        else:
-            table[key] = parsed
-        if not tables:
-            del document["remote"]
-
-    edit_toml(_config_path(ws, local), edit)
-    where = ".gitml/config.local" if local else ".gitml/config"
+    parsed = modify_remote(_workspace(ctx), name, key, value, local=local, unset=unset)
     if unset:
-        _say(ctx, f"Unset {key} of remote '{name}' in {where}")
+        _say(ctx, f"Unset {key} of remote '{name}' in {_where(local)}")
     else:
-        shown = "***" if remote_config.is_credential_key(key) else parsed
-        _say(ctx, f"Set {key} = {shown} for remote '{name}' in {where}")
+        shown = "***" if is_credential_key(key) else parsed
+        _say(ctx, f"Set {key} = {shown} for remote '{name}' in {_where(local)}")
 
 
 # push / fetch / pull ----------------------------------------------------------------------------
