@@ -44,8 +44,19 @@ def run(name: str, args: list[str], *, strict: bool = False, quiet: bool = False
 
 
 def _pre_commit(ws: Workspace, strict: bool) -> None:
+    from gitml.checkout_journal import unfinished_paths
     from gitml.ops.precommit import check
 
+    torn = unfinished_paths(ws.tmp_dir)
+    if torn:  # its half-written files would otherwise be reported as data changes
+        message = (
+            f"a checkout was interrupted; {len(torn)} file(s) it was writing may be incomplete "
+            f"(first: {torn[0]}); run 'gitml checkout' to finish"
+        )
+        if strict:
+            raise GitmlError(message, hint="'git commit --no-verify' commits anyway")
+        _err(f"gitml: warning: {message}")
+        return
     report = check(ws)
     if not report.problems:
         return

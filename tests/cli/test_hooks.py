@@ -328,6 +328,28 @@ def test_pre_commit_without_strict_warns_and_commits(tmp_path: Path) -> None:
     assert git("rev-parse", "HEAD", cwd=root) != head
 
 
+def test_pre_commit_names_an_interrupted_checkout_instead_of_data_changes(
+    tmp_path: Path,
+) -> None:
+    root = _workspace(tmp_path)
+    run_gitml("install", "--strict", cwd=root)
+    # What kill -9 of a checkout leaves: its journal and a file cut short under its name.
+    write(root / ".gitml" / "tmp" / "checkout-journal", "data/a.txt\n")
+    write(root / "data" / "a.txt", "")
+    write(root / "code.py", "x\n")
+    git("add", "code.py", cwd=root)
+    head = git("rev-parse", "HEAD", cwd=root)
+    done = _git("commit", "-qm", "torn", cwd=root)
+    assert done.returncode == 1
+    assert "a checkout was interrupted" in done.stderr and "data/a.txt" in done.stderr
+    assert "modified:" not in done.stderr
+    assert git("rev-parse", "HEAD", cwd=root) == head
+    run_gitml("checkout", cwd=root)
+    done = _git("commit", "-qm", "after checkout", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert git("rev-parse", "HEAD", cwd=root) != head
+
+
 def test_pre_commit_remembers_clean_outputs_but_still_sees_changes(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     old = time.time() - 3600  # older than the racy window, so the clean state is recorded
