@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.errors import GitError, GitmlError
-from gitml.outputs import parse_revision_pointer, revision_outputs
 from gitml.pipeline import PIPELINE_FILE
 from gitml.pipeline.metrics import metrics_files
 from gitml.pipeline.params import flatten, parse
@@ -164,6 +163,8 @@ class _Facts:
     def _content(self, commit: str, path: str) -> dict[str, Any] | None:
         data = self.pointers.get((commit, path))
         where = f"{commit[:7]}:{path}{POINTER_SUFFIX}"
+        from gitml.outputs import parse_revision_pointer  # lazy: pipeline modules behind it
+
         try:
             if data is not None:
                 p = parse_revision_pointer(path + POINTER_SUFFIX, data, where).pointer
@@ -174,6 +175,8 @@ class _Facts:
             return None
 
     def _stage_out(self, commit: str, path: str) -> dict[str, Any] | None:
+        from gitml.outputs import revision_outputs
+
         files = self.revision_files()
         output = revision_outputs(self.root, commit, files.cat).get(path)
         if output is None:
