@@ -229,8 +229,10 @@ class Backend:
         retry_reads(lambda: self.fs.get_file(path, local, **self._get_options))
 
     def open(self, path: str) -> Any:
-        """A read stream in bounded blocks (unverified)."""
-        return self.fs.open(path, "rb", **self._open_options)
+        """A read stream in bounded blocks (unverified), with `readinto` (which sshfs's
+        files lack)."""
+        stream = self.fs.open(path, "rb", **self._open_options)
+        return stream if hasattr(stream, "readinto") else _WithReadinto(stream)
 
     def hash_of(self, path: str) -> Oid:
         """The content id of a file as it lies on the remote."""
@@ -289,3 +291,25 @@ class Backend:
 
     def rm_file(self, path: str) -> None:
         self.fs.rm_file(path)
+
+
+class _WithReadinto:
+    """A binary read stream given `readinto` from its `read` (everything else passes)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __enter__(self) -> _WithReadinto:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()
