@@ -36,16 +36,19 @@ _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory"}
 _READ_ONLY = {"http", "https"}
 _S3 = {"s3", "s3a"}
 _FEW_JOBS = {"file", "local", "memory"}  # the disk (or the GIL) is the limit, not latency
-_PACKAGES = {
-    "gs": "gcsfs",
-    "gcs": "gcsfs",
-    "az": "adlfs",
-    "abfs": "adlfs",
-    "abfss": "adlfs",
-    "ssh": "sshfs",
-    "sftp": "paramiko",
-    "http": "aiohttp",
-    "https": "aiohttp",
+# sshfs's cat_file ignores start/end: a range is read by seeking in an open file.
+_NO_RANGED_CAT = {"ssh", "sftp"}
+# The extra of gitml that brings each scheme's fsspec implementation (pyproject.toml).
+_EXTRAS = {
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+    "ssh": "ssh",
+    "sftp": "ssh",
+    "http": "http",
+    "https": "http",
 }
 
 
@@ -57,6 +60,7 @@ class Capabilities:
     parallelism: int  # transfers in flight by default (`--jobs` overrides)
     local: bool  # the root is a folder on this machine: os and hashlib may read it
     tuned_transfers: bool  # takes part sizes and concurrency per call (s3fs)
+    ranged_cat: bool  # cat_file honours start/end (else: open, seek, read)
 
 
 def capabilities(protocol: str) -> Capabilities:
@@ -67,6 +71,7 @@ def capabilities(protocol: str) -> Capabilities:
         parallelism=4 if protocol in _FEW_JOBS else 16,
         local=protocol == "file",
         tuned_transfers=protocol in _S3,
+        ranged_cat=protocol not in _NO_RANGED_CAT,
     )
 
 
@@ -84,16 +89,23 @@ def connect(remote: RemoteConfig, workspace_root: Path, jobs: int) -> tuple[Any,
                 return fs, root, protocol
             return _fsspec(remote)
         except ImportError as exc:
-            package = _PACKAGES.get(protocol, "the fsspec implementation")
-            raise RemoteError(
-                f"remote '{remote.name}': {protocol}:// needs {package} (pip install {package})"
-            ) from exc
+            raise RemoteError(_missing_package(remote, exc)) from exc
         except ValueError as exc:
             if "Protocol not known" in str(exc):
                 raise RemoteError(
                     f"remote '{remote.name}': unknown URL scheme {protocol}://"
                 ) from None
             raise
+
+
+def _missing_package(remote: RemoteConfig, exc: ImportError) -> str:
+    extra = _EXTRAS.get(remote.protocol)
+    if extra is None:
+        return f"remote '{remote.name}': {remote.protocol}:// needs a package: {exc}"
+    return (
+        f"remote '{remote.name}': {remote.protocol}:// needs gitml's {extra} extra "
+        f"(pip install 'gitml[{extra}]')"
+    )
 
 
 def _folder(remote: RemoteConfig, workspace_root: Path) -> tuple[Any, str, str]:
@@ -110,7 +122,9 @@ def _fsspec(remote: RemoteConfig) -> tuple[Any, str, str]:
     import fsspec
 
     cls = fsspec.get_filesystem_class(remote.protocol)
-    fs = cls(skip_instance_cache=True, **remote.fs_options)
+    # What the URL says (ssh://user@host:port/...: host, port, username), then the options.
+    options = {**cls._get_kwargs_from_urls(remote.url), **remote.fs_options}
+    fs = cls(skip_instance_cache=True, **options)
     if capabilities(remote.protocol).read_only:  # plain HTTP: the URL is the root
         root = remote.url.rstrip("/")
     else:
@@ -170,7 +184,7 @@ class Backend:
         read again (`retry_reads`)."""
 
         def once() -> bytes:
-            data: bytes = self.fs.cat_file(path, start=start, end=end, **self._cat_options)
+            data = self._cat(path, start, end)
             if start is not None and end is not None and len(data) != end - start:
                 raise CutShortError(
                     f"{path.removeprefix(self.root + '/')} on remote '{self.name}' came back "
@@ -179,6 +193,21 @@ class Backend:
             return data
 
         return retry_reads(once)
+
+    def _cat(self, path: str, start: int | None, end: int | None) -> bytes:
+        if start is None and end is None:
+            return bytes(self.fs.cat_file(path, **self._cat_options))
+        if not self.caps.ranged_cat:
+            if start is None or start < 0 or end is None or end < 0:
+                return bytes(self.fs.cat_file(path, **self._cat_options))[start:end]
+            with self.fs.open(path, "rb") as stream:
+                stream.seek(start)
+                return bytes(stream.read(max(0, end - start)))
+        data = bytes(self.fs.cat_file(path, start=start, end=end, **self._cat_options))
+        if start is not None and start >= 0 and end is not None and len(data) >= end > start:
+            # A server that ignores Range (python -m http.server) sends the whole file.
+            return data[start:end]
+        return data
 
     def listing(self, path: str, *, recursive: bool = False) -> list[str]:
         """The paths in a remote folder (all below it with `recursive`); none while the
@@ -200,17 +229,22 @@ class Backend:
         retry_reads(lambda: self.fs.get_file(path, local, **self._get_options))
 
     def open(self, path: str) -> Any:
-        """A read stream in bounded blocks (unverified)."""
-        return self.fs.open(path, "rb", **self._open_options)
+        """A read stream in bounded blocks (unverified), with `readinto` (which sshfs's
+        files lack)."""
+        stream = self.fs.open(path, "rb", **self._open_options)
+        return stream if hasattr(stream, "readinto") else _WithReadinto(stream)
 
     def hash_of(self, path: str) -> Oid:
         """The content id of a file as it lies on the remote."""
         if self.caps.local:
             return hash_file(path)
-        from gitml.hashing import hash_stream
+        from gitml.hashing import new_hasher
 
-        with self.fs.open(path, "rb") as stream:
-            return hash_stream(stream)[0]
+        hasher = new_hasher()
+        with self.fs.open(path, "rb") as stream:  # not every fsspec file has readinto
+            while block := stream.read(sizes.PART_SIZE):
+                hasher.update(block)
+        return Oid.from_hex(hasher.hexdigest())
 
     # Writing -----------------------------------------------------------------------------
 
@@ -257,3 +291,25 @@ class Backend:
 
     def rm_file(self, path: str) -> None:
         self.fs.rm_file(path)
+
+
+class _WithReadinto:
+    """A binary read stream given `readinto` from its `read` (everything else passes)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __enter__(self) -> _WithReadinto:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()

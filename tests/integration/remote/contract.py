@@ -38,7 +38,7 @@ from typing import Protocol
 import pytest
 
 from gitml.cache import Cache
-from gitml.errors import IntegrityError, ObjectNotFoundError, RemoteFormatError
+from gitml.errors import IntegrityError, ObjectNotFoundError, RemoteError, RemoteFormatError
 from gitml.hashing import Oid, hash_bytes
 from gitml.objects import ObjectSource
 from gitml.remote.layout import FORMAT, MARKER
@@ -317,6 +317,17 @@ class RemoteContract(ObjectsContract):
         assert Path(fresh.path(oid)).read_bytes() == data
         assert os.listdir(fresh.tmp_dir) == []
 
+    def test_open_object_reads_into_a_buffer(self, store: RemoteStore, cache: Cache) -> None:
+        """`gitml verify --remote` hashes the stream with readinto (sshfs's files lack it)."""
+        from gitml.hashing import hash_stream
+
+        data = _big(SMALL_MAX + 10, seed=6)
+        oid, path = _cached(cache, data)
+        store.prepare_write()
+        store.upload(oid, path, len(data), lambda n: None)
+        with store.open_object(oid) as stream:
+            assert hash_stream(stream) == (oid, len(data))
+
     @pytest.mark.parametrize("size", [100, SMALL_MAX + 10])
     def test_corrupt_remote_object_never_enters_the_cache(
         self, store: RemoteStore, cache: Cache, tmp_path: Path, size: int
@@ -577,3 +588,123 @@ def _items(cache: Cache, blobs: list[bytes]) -> list[Item]:
 def _reopen(store: RemoteStore) -> RemoteStore:
     """The same remote as another process sees it (no pack index in memory)."""
     return RemoteStore(store.name, store.fs, store.root, store.protocol, store.jobs)
+
+
+class ReadOnlyContract:
+    """The reading half of the contract, for a store that cannot write (plain HTTP): a
+    writable store puts the data there (e.g. a folder remote the server serves), the store
+    under test reads it back."""
+
+    @pytest.fixture
+    def stores(self) -> tuple[RemoteStore, RemoteStore]:
+        """(writer, reader): two views, both named "conf", of one empty remote."""
+        raise NotImplementedError("a subclass provides the writer and the reader")
+
+    @pytest.fixture
+    def cache(self, tmp_path: Path) -> Cache:
+        return Cache(tmp_path / "cache")
+
+    def test_writes_are_refused(self, stores: tuple[RemoteStore, RemoteStore]) -> None:
+        _, reader = stores
+        assert reader.read_only
+        with pytest.raises(RemoteError, match=r"remote 'conf' .* is read-only"):
+            reader.prepare_write()
+
+    def test_marker_is_read(self, stores: tuple[RemoteStore, RemoteStore]) -> None:
+        writer, reader = stores
+        assert reader.read_format() is None
+        writer.prepare_write()
+        assert reader.read_format() == FORMAT
+
+    def test_loose_objects_are_found_and_read_verified(
+        self, stores: tuple[RemoteStore, RemoteStore], cache: Cache, tmp_path: Path
+    ) -> None:
+        writer, reader = stores
+        writer.prepare_write()
+        blobs = [b"", b"small object", _big(SMALL_MAX + 10, seed=4)]
+        oids = []
+        for data in blobs:
+            oid, path = _cached(cache, data)
+            writer.upload(oid, path, len(data), lambda n: None)
+            oids.append(oid)
+        absent, _ = _cached(cache, b"never uploaded")
+        assert reader.present({*oids, absent}) == set(oids)
+        for oid, data in zip(oids, blobs, strict=True):
+            fresh = _fetch_into_fresh_cache(reader, tmp_path, oid, len(data))
+            assert fresh.read_bytes(oid) == data
+        assert reader.read_object(oids[1]) == blobs[1]
+        with reader.open_object(oids[2]) as stream:
+            assert stream.read() == blobs[2]
+
+    @pytest.mark.parametrize("size", [100, SMALL_MAX + 10])
+    def test_corrupt_object_never_enters_the_cache(
+        self, stores: tuple[RemoteStore, RemoteStore], cache: Cache, tmp_path: Path, size: int
+    ) -> None:
+        writer, reader = stores
+        data = _big(size, seed=5)
+        oid, path = _cached(cache, data)
+        writer.prepare_write()
+        writer.upload(oid, path, size, lambda n: None)
+        target = writer.object_path(oid)
+        os.chmod(target, 0o644)
+        writer.fs.pipe_file(target, b"X" + data[1:])
+        fresh = Cache(tmp_path / "fresh")
+        with pytest.raises(IntegrityError) as caught:
+            reader.download(oid, size, fresh, lambda n: None, "data/x")
+        assert str(oid) in str(caught.value) and "remote 'conf'" in str(caught.value)
+        assert not fresh.exists(oid)
+
+    def test_missing_object_is_named(
+        self, stores: tuple[RemoteStore, RemoteStore], cache: Cache, tmp_path: Path
+    ) -> None:
+        writer, reader = stores
+        writer.prepare_write()
+        oid, _ = _cached(cache, b"only local")
+        with pytest.raises(ObjectNotFoundError) as caught:
+            reader.download(oid, 10, Cache(tmp_path / "fresh"), lambda n: None, "data/y")
+        assert str(oid) in str(caught.value) and "data/y" in str(caught.value)
+
+    def test_packs_with_whole_and_ranged_reads(
+        self, stores: tuple[RemoteStore, RemoteStore], cache: Cache, tmp_path: Path
+    ) -> None:
+        writer, reader = stores
+        blobs = [os.urandom(1000 + i) for i in range(40)]
+        items = _items(cache, blobs)
+        writer.prepare_write()
+        for group in writer.pack_groups(items):
+            assert writer.upload_pack(group, cache, lambda n: None) == []
+        # found through the server's index page of packs/ (docs/spec/remote.md)
+        assert reader.present({i.oid for i in items}) == {i.oid for i in items}
+        batches, rest = reader.pack_batches(items[:3] + items[30:31])  # a few: ranged reads
+        assert rest == [] and len(batches) == 1
+        fresh = Cache(tmp_path / "fresh")
+        assert reader.download_pack(batches[0], fresh, lambda n: None) == []
+        for item in items[:3] + items[30:31]:
+            assert fresh.read_bytes(item.oid) == blobs[items.index(item)]
+        assert not fresh.exists(items[4].oid)
+        everything, _ = reader.pack_batches(items)
+        assert reader.download_pack(everything[0], fresh, lambda n: None) == []
+        assert all(fresh.exists(i.oid) for i in items)
+        assert reader.read_object(items[7].oid) == blobs[7]
+
+    def test_chunked_file(
+        self,
+        stores: tuple[RemoteStore, RemoteStore],
+        cache: Cache,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        import gitml.remote.sizes as remote_module
+
+        monkeypatch.setattr(remote_module, "CHUNK_MIN", 1024 * 1024)
+        monkeypatch.setattr(remote_module, "PACK_SIZE", 2 * 1024 * 1024)
+        writer, reader = stores
+        data = os.urandom(6 * 1024 * 1024)
+        oid, path = _cached(cache, data)
+        writer.prepare_write()
+        writer.upload(oid, path, len(data), lambda n: None)
+        # not listed (chunks/ is not looked at where listing is not promised): fetched by name
+        fresh = _fetch_into_fresh_cache(reader, tmp_path, oid, len(data))
+        assert fresh.read_bytes(oid) == data
+        with reader.open_object(oid) as stream:
+            assert stream.read() == data

@@ -20,6 +20,9 @@ def test_capabilities_by_scheme() -> None:
     assert http.read_only and not http.can_list
     assert (folder.parallelism, memory.parallelism, s3.parallelism) == (4, 4, 16)
     assert capabilities("gs").atomic_put and not capabilities("ssh").atomic_put
+    # sshfs's cat_file ignores start/end: ranges are read by seeking
+    assert not capabilities("ssh").ranged_cat and not capabilities("sftp").ranged_cat
+    assert s3.ranged_cat and http.ranged_cat and folder.ranged_cat
 
 
 def test_connect_picks_the_filesystem(tmp_path: Path) -> None:
@@ -43,3 +46,18 @@ def test_a_folder_write_is_never_seen_half_done(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["b"]  # no temp left
     assert backend.cat(target, 1, 3) == b"ho"
     assert backend.listing(f"{tmp_path}/missing") == []
+
+
+def test_a_range_from_a_server_that_ignores_range_is_cut_out(tmp_path: Path) -> None:
+    """`python -m http.server` answers a ranged GET with the whole file."""
+
+    class WholeFileOnly(FolderFS):
+        def cat_file(
+            self, path: str, start: int | None = None, end: int | None = None, **_: object
+        ) -> bytes:
+            return super().cat_file(path)
+
+    (tmp_path / "f").write_bytes(b"0123456789")
+    backend = Backend("r", WholeFileOnly(), str(tmp_path), "file")
+    assert backend.cat(f"{tmp_path}/f", 2, 5) == b"234"
+    assert backend.cat(f"{tmp_path}/f", 0, 10) == b"0123456789"
