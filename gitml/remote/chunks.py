@@ -20,7 +20,7 @@ from typing import Any
 
 from gitml.cache import Cache, object_relpath
 from gitml.errors import IntegrityError, ObjectNotFoundError
-from gitml.hashing import Oid, hash_bytes, new_hasher
+from gitml.hashing import Oid, hash_bytes, hash_file, new_hasher
 from gitml.packfile import parse_chunk_list, render_chunk_list
 from gitml.remote import sizes
 from gitml.remote.backend import Backend
@@ -69,104 +69,87 @@ class Chunks:
         source: str | Path,
         size: int,
         on_bytes: Callable[[int], None] | None = None,
+        *,
+        avg: int | None = None,
     ) -> None:
         """Cut the file with FastCDC, pack the chunks the remote lacks, then write the
         chunk list (only if the whole file hashed to `oid`). `on_bytes` hears of each
-        batch of HASH_BATCH bytes as it is packed (or found on the remote already).
+        group of chunks (about PACK_SIZE bytes) as it is packed or found on the remote.
 
-        Three stages overlap: this thread cuts, one worker hashes (chunk ids and the whole
-        file, in order; BLAKE3 releases the GIL), the pool uploads packs. At most
-        HASH_BATCHES batches and CHUNK_UPLOADS packs are in memory at a time.
+        Nothing is read through Python buffers: threads cut windows of the mapped file
+        (gitml.remote.cdc), then hash groups of chunks and write each group's new chunks
+        as one pack straight from the mapping, while one thread hashes the whole file.
+        `avg`: the FastCDC average (CHUNK_AVG for files; manifests use MANIFEST_CHUNK_AVG).
         """
-        from collections import deque
-        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor
 
-        from pyfastcdc import FastCDC
+        from gitml.remote import cdc
 
         self.packs.load()
-        avg = sizes.CHUNK_AVG
-        cdc = FastCDC(avg, min_size=avg // 4, max_size=avg * 4)
-        # One thread: the hashing thread is the parallelism here (0.69 vs 0.86 s/GiB).
-        hasher = new_hasher(0)
-        chunks: list[tuple[Oid, int]] = []
-        pending: set[Oid] = set()
-        parts: list[bytes] = []
-        entries: list[tuple[Oid, int]] = []
-        packed_bytes = 0
-        inflight: set[Future[None]] = set()
-        hashing: deque[tuple[Future[list[Oid]], list[bytes]]] = deque()
-        pack_size, max_uploads = sizes.PACK_SIZE, sizes.CHUNK_UPLOADS
-
-        def hash_batch(batch: list[bytes]) -> list[Oid]:
-            ids = []
-            for data in batch:
-                hasher.update(data)
-                ids.append(hash_bytes(data))
-            return ids
-
-        def flush() -> None:
-            nonlocal parts, entries, packed_bytes
-            if len(inflight) >= max_uploads:
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    inflight.discard(future)
-                    future.result()
-            inflight.add(uploads.submit(self.packs.put, b"".join(parts), entries))
-            parts, entries, packed_bytes = [], [], 0
-
-        def collect() -> None:
-            nonlocal packed_bytes
-            future, batch = hashing.popleft()
-            for chunk, data in zip(future.result(), batch, strict=True):
-                chunks.append((chunk, len(data)))
-                if chunk in pending or self.packs.where(chunk) is not None:
-                    continue
-                pending.add(chunk)
-                parts.append(data)
-                entries.append((chunk, len(data)))
-                packed_bytes += len(data)
-                if packed_bytes >= pack_size:
-                    flush()
-            if on_bytes is not None:
-                on_bytes(sum(map(len, batch)))
-
-        # cut_stream reads through a bounded buffer; cut_file maps the whole file, whose
-        # pages then count in the process's RSS (1.3 GiB for a 1 GiB push).
-        with (
-            ThreadPoolExecutor(max_uploads) as uploads,
-            ThreadPoolExecutor(1) as hash_worker,
-            open(source, "rb", buffering=0) as stream,
-        ):
-            try:
-                batch: list[bytes] = []
-                batch_bytes = 0
-                for piece in cdc.cut_stream(stream):
-                    batch.append(bytes(piece.data))  # piece.data is reused by the next cut
-                    batch_bytes += piece.length
-                    if batch_bytes >= sizes.HASH_BATCH:
-                        hashing.append((hash_worker.submit(hash_batch, batch), batch))
-                        batch, batch_bytes = [], 0
-                        if len(hashing) >= sizes.HASH_BATCHES:
-                            collect()
-                if batch:
-                    hashing.append((hash_worker.submit(hash_batch, batch), batch))
-                while hashing:
-                    collect()
-                if entries:
-                    flush()
-                for future in inflight:
-                    future.result()
-            except BaseException:
-                for upload in inflight:
-                    upload.cancel()
-                for hashed, _ in hashing:
-                    hashed.cancel()
-                raise
-        if Oid(hasher.hexdigest()) != oid:
+        avg = avg or sizes.CHUNK_AVG
+        path = os.fspath(source)
+        claimed: set[Oid] = set()
+        lock = threading.Lock()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with ThreadPoolExecutor(sizes.CHUNK_THREADS) as pool:
+                whole = pool.submit(hash_file, path, size)
+                try:
+                    points = cdc.cut_points(path, size, avg, lambda fn, xs: list(pool.map(fn, xs)))
+                    groups = _groups(points, sizes.PACK_SIZE)
+                    results = list(
+                        pool.map(lambda g: self._pack_group(fd, g, claimed, lock, on_bytes), groups)
+                    )
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                actual = whole.result()
+        finally:
+            os.close(fd)
+        if actual != oid:
             raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
+        chunks = [chunk for result in results for chunk in result]
         with self.backend.errors(f"uploading the chunk list of {oid}"):
             self.backend.write(self.layout.chunk_list_path(oid), render_chunk_list(oid, chunks))
         self.known.add(oid)
+
+    def _pack_group(
+        self,
+        fd: int,
+        group: tuple[int, list[int]],
+        claimed: set[Oid],
+        lock: threading.Lock,
+        on_bytes: Callable[[int], None] | None,
+    ) -> list[tuple[Oid, int]]:
+        """Hash one group of consecutive chunks and upload, as one pack, those neither on
+        the remote nor claimed by another group. Returns the group's (chunk, length)."""
+        from gitml.remote import cdc
+
+        start, lengths = group
+        chunks: list[tuple[Oid, int]] = []
+        with cdc.mapped(fd, start, start + sum(lengths)) as view:
+            pieces = []
+            offset = 0
+            for length in lengths:
+                piece = view[offset : offset + length]
+                offset += length
+                chunks.append((hash_bytes(piece), length))
+                pieces.append(piece)
+            try:
+                new: list[int] = []
+                with lock:
+                    for i, (chunk, _) in enumerate(chunks):
+                        if chunk not in claimed and self.packs.where(chunk) is None:
+                            claimed.add(chunk)
+                            new.append(i)
+                if new:
+                    self.packs.put_parts([pieces[i] for i in new], [chunks[i] for i in new])
+            finally:
+                for piece in pieces:
+                    piece.release()
+        if on_bytes is not None:
+            on_bytes(offset)
+        return chunks
 
     # Download ----------------------------------------------------------------------------
 
@@ -304,3 +287,20 @@ class _ChunkStream(io.RawIOBase):
         target[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]
         return n
+
+
+def _groups(points: list[int], pack_size: int) -> list[tuple[int, list[int]]]:
+    """Chunk end offsets into groups of consecutive chunks of about `pack_size` bytes:
+    (start offset, [chunk length, ...])."""
+    groups: list[tuple[int, list[int]]] = []
+    start = previous = 0
+    lengths: list[int] = []
+    for point in points:
+        lengths.append(point - previous)
+        previous = point
+        if point - start >= pack_size:
+            groups.append((start, lengths))
+            start, lengths = point, []
+    if lengths:
+        groups.append((start, lengths))
+    return groups

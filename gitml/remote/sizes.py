@@ -30,8 +30,9 @@ CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/d
 RANGE_GAP = 256 * 1024
 RANGE_MAX = 16 * 1024 * 1024
 PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
-CHUNK_UPLOADS = int(os.environ.get("GITML_REMOTE_CHUNK_UPLOADS", 2))  # packs of one file in flight
-HASH_BATCH = 8 * 1024 * 1024  # chunks handed to the hashing thread at a time
-HASH_BATCHES = 3
+# Threads that push one chunked file: one hashes the whole file while the others cut
+# windows, then hash groups of chunks and write their packs (one pack per thread in memory
+# at most, for remotes that are not folders).
+CHUNK_THREADS = 3
 # Asking about few objects: list only their shards instead of the whole store.
 PER_SHARD_MAX = 8
