@@ -1255,6 +1255,76 @@ register(
 )
 
 
+def edit_ten_files(ctx: Ctx) -> None:
+    """Untimed: overwrite 10 files spread evenly over the directory (new random bytes), add
+    the directory again, commit; note what the remote holds now."""
+    files = sorted(p for p in (ctx.repo / ctx.workload.target).rglob("*") if p.is_file())
+    rng = random.Random(ctx.workload.seed + 3 + len(ctx.run_dir.name))
+    for path in files[len(files) // 20 :: max(1, len(files) // 10)][:10]:
+        size = path.stat().st_size
+        path.unlink()  # a new inode: never writes through a link into a cache
+        path.write_bytes(rng.randbytes(size))
+    ctx.run(ctx.tool.add(ctx.workload.target))
+    commit_all(ctx, "edit 10 files")
+    if ctx.remote and ctx.remote_url:
+        ctx.usage = ctx.remote.usage(ctx.remote_url)
+
+
+register(
+    Scenario(
+        "push-edit-files",
+        "`TOOL add` + commit after overwriting 10 files spread over the 20k-file directory "
+        "(untimed), then `TOOL push` (timed; the remote's added MiB shown)",
+        State.PUSHED,
+        lambda c: [Op("push after editing 10 files", c.tool.push())],
+        pre=edit_ten_files,
+        remote=True,
+        measure_remote=True,
+        workloads=("manyfiles",),
+    )
+)
+
+# The 3-stage pipeline of the repro rows, except that the last stage's out is as large as
+# the target (a "model" that embeds the data), run for three values of the param: two runs
+# are superseded, as after a morning of tuning. DVC pushes the outs of its lock file only
+# (`dvc push` sends the run-cache with `--run-cache`); gitml also sends its run-cache.
+PIPELINE_BIG = (
+    PIPELINE.replace(
+        "cmd: cat params.yaml features.txt > model.txt",
+        "cmd: cat params.yaml features.txt {target} > model.bin",
+    )
+    .replace("    - model.txt\n", "    - model.bin\n")
+    .replace("    deps:\n    - features.txt\n", "    deps:\n    - features.txt\n    - {target}\n")
+)
+
+
+def setup_big_pipeline(ctx: Ctx) -> None:
+    """Untimed: write the pipeline, run it for lr = 1, 2, 3 (commit each), then the timed
+    push starts from an empty remote."""
+    path = ctx.repo / ctx.tool.pipeline_file
+    path.write_text(PIPELINE_BIG.format(target=ctx.workload.target))
+    for lr in (1, 2, 3):
+        (ctx.repo / "params.yaml").write_text(f"train:\n  lr: {lr}\n")
+        ctx.run(ctx.tool.repro())
+        commit_all(ctx, f"pipeline lr={lr}")
+
+
+register(
+    Scenario(
+        "push-pipeline",
+        "`TOOL push` to an empty remote after 3 runs of a 3-stage pipeline whose last out is "
+        "as large as the target (the remote's MiB shown)",
+        State.REMOTE,
+        exact=True,
+        ops=lambda c: [Op("push after 3 pipeline runs", c.tool.push())],
+        pre=setup_big_pipeline,
+        remote=True,
+        measure_remote=True,
+        workloads=("bigfile",),
+    )
+)
+
+
 # --------------------------------------------------------------------------------------
 # driver
 

@@ -28,6 +28,8 @@ from gitml.remote.failures import is_missing_bucket, named
 from gitml.remote.layout import CHUNKS, PACKS, Layout
 from gitml.remote.packs import Packs
 
+# A chunk another group is packing: (chunk, offset in this file, length, set when done).
+Wait = tuple[Oid, int, int, threading.Event]
 # One ranged read of a pack: (pack id, start, end, [(chunk, length), ...] in file order).
 Read = tuple[str, int, int, list[tuple[Oid, int]]]
 
@@ -41,6 +43,11 @@ class Chunks:
         self.packs = packs
         self.known: set[Oid] = set()  # files seen to have a chunk list
         self._large = large  # shared with the store's large loose transfers
+        # Chunks being packed by this process (any file, any thread): set when the pack
+        # holding the chunk is written, or when writing it failed. Two similar files
+        # pushed at once (a model and the data it embeds) send their shared chunks once.
+        self._claims: dict[Oid, threading.Event] = {}
+        self._claims_lock = threading.Lock()
 
     def list_all(self) -> Iterator[Oid]:
         """Every large file with a chunk list (one listing of `chunks/`)."""
@@ -88,8 +95,6 @@ class Chunks:
         self.packs.load()
         avg = avg or sizes.CHUNK_AVG
         path = os.fspath(source)
-        claimed: set[Oid] = set()
-        lock = threading.Lock()
         fd = os.open(path, os.O_RDONLY)
         try:
             with ThreadPoolExecutor(sizes.CHUNK_THREADS) as pool:
@@ -97,36 +102,33 @@ class Chunks:
                 try:
                     points = cdc.cut_points(path, size, avg, lambda fn, xs: list(pool.map(fn, xs)))
                     groups = _groups(points, sizes.PACK_SIZE)
-                    results = list(
-                        pool.map(lambda g: self._pack_group(fd, g, claimed, lock, on_bytes), groups)
-                    )
+                    results = list(pool.map(lambda g: self._pack_group(fd, g, on_bytes), groups))
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
                 actual = whole.result()
+            if actual != oid:
+                raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
+            chunks = [chunk for result, _ in results for chunk in result]
+            self._settle(fd, chunks, [wait for _, waits in results for wait in waits])
         finally:
             os.close(fd)
-        if actual != oid:
-            raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
-        chunks = [chunk for result in results for chunk in result]
         with self.backend.errors(f"uploading the chunk list of {oid}"):
             self.backend.write(self.layout.chunk_list_path(oid), render_chunk_list(oid, chunks))
         self.known.add(oid)
 
     def _pack_group(
-        self,
-        fd: int,
-        group: tuple[int, list[int]],
-        claimed: set[Oid],
-        lock: threading.Lock,
-        on_bytes: Callable[[int], None] | None,
-    ) -> list[tuple[Oid, int]]:
+        self, fd: int, group: tuple[int, list[int]], on_bytes: Callable[[int], None] | None
+    ) -> tuple[list[tuple[Oid, int]], list[Wait]]:
         """Hash one group of consecutive chunks and upload, as one pack, those neither on
-        the remote nor claimed by another group. Returns the group's (chunk, length)."""
+        the remote nor claimed by another group. Returns the group's (chunk, length) and
+        the chunks another group claimed (to wait for)."""
         from gitml.remote import cdc
 
         start, lengths = group
         chunks: list[tuple[Oid, int]] = []
+        waits: list[Wait] = []
+        done = threading.Event()
         with cdc.mapped(fd, start, start + sum(lengths)) as view:
             pieces = []
             offset = 0
@@ -137,19 +139,40 @@ class Chunks:
                 pieces.append(piece)
             try:
                 new: list[int] = []
-                with lock:
-                    for i, (chunk, _) in enumerate(chunks):
-                        if chunk not in claimed and self.packs.where(chunk) is None:
-                            claimed.add(chunk)
+                with self._claims_lock:
+                    for i, (chunk, length) in enumerate(chunks):
+                        if self.packs.where(chunk) is not None:
+                            continue
+                        other = self._claims.get(chunk)
+                        if other is None:
+                            self._claims[chunk] = done
                             new.append(i)
+                        elif other is not done:
+                            waits.append((chunk, start + sum(lengths[:i]), length, other))
                 if new:
                     self.packs.put_parts([pieces[i] for i in new], [chunks[i] for i in new])
             finally:
+                done.set()
+                with self._claims_lock:
+                    for i in new:
+                        del self._claims[chunks[i][0]]
                 for piece in pieces:
                     piece.release()
         if on_bytes is not None:
             on_bytes(offset)
-        return chunks
+        return chunks, waits
+
+    def _settle(self, fd: int, chunks: list[tuple[Oid, int]], waits: list[Wait]) -> None:
+        """Wait for the chunks other groups were packing; pack those whose pack failed.
+        Then the file's chunk list may go up: every chunk of it is in an indexed pack."""
+        for _, _, _, event in waits:
+            event.wait()
+        todo = {chunk: (offset, length) for chunk, offset, length, _ in waits}
+        todo = {c: span for c, span in todo.items() if self.packs.where(c) is None}
+        for chunk, (offset, length) in todo.items():
+            with open(fd, "rb", closefd=False) as stream:
+                stream.seek(offset)
+                self.packs.put(stream.read(length), [(chunk, length)])
 
     # Download ----------------------------------------------------------------------------
 
@@ -192,6 +215,19 @@ class Chunks:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+    def read_all(self, oid: Oid, label: str) -> bytes:
+        """A chunked object's bytes in memory (a manifest: small), every chunk and the
+        whole verified."""
+        data = b"".join(self.fetch(read, oid, label) for read in self.reads(oid, label))
+        actual = hash_bytes(data)
+        if actual != oid:
+            raise IntegrityError(
+                f"{named(oid, label)} on remote '{self.backend.name}' is corrupt "
+                f"(its chunks hash to {actual}); not stored"
+            )
+        self.known.add(oid)
+        return data
 
     def open(self, oid: Oid, label: str) -> io.BufferedReader:
         """The file read front to back, one ranged read at a time, each chunk verified

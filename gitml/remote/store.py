@@ -251,10 +251,16 @@ class RemoteStore:
                 self.backend.rm([self.object_path(oid) for oid in sorted(loose)])
 
     def read_object(self, oid: Oid, label: str = "") -> bytes:
-        """A small object's bytes (e.g. a manifest), verified against its id."""
+        """A small object's bytes (e.g. a manifest), verified against its id: packed,
+        loose, or (a large manifest, docs/spec/remote.md) reassembled from its chunks."""
         if self.packs.where(oid) is not None:
             return self.packs.read_object(oid, label)
-        return self.loose.read(oid, label)
+        if oid in self.chunks.known:
+            return self.chunks.read_all(oid, label)
+        try:
+            return self.loose.read(oid, label)
+        except ObjectNotFoundError:
+            return self.chunks.read_all(oid, label)
 
     def download(
         self, oid: Oid, size: int, cache: Cache, on_bytes: Callable[[int], None], label: str = ""
