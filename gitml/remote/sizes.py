@@ -30,6 +30,11 @@ CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/d
 RANGE_GAP = 256 * 1024
 RANGE_MAX = 16 * 1024 * 1024
 PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
+# Directory manifests of MANIFEST_CHUNK_MIN bytes or more (~2,700 files) are cut by
+# FastCDC with a small average, so that editing a few files of a large directory uploads
+# a few KiB of new manifest chunks, not the whole manifest (docs/spec/remote.md).
+MANIFEST_CHUNK_MIN = int(os.environ.get("GITML_REMOTE_MANIFEST_CHUNK_MIN", 256 * 1024))
+MANIFEST_CHUNK_AVG = 4 * 1024  # min avg/4, max avg*4, as for files
 # Threads that push one chunked file: one hashes the whole file while the others cut
 # windows, then hash groups of chunks and write their packs (one pack per thread in memory
 # at most, for remotes that are not folders).
