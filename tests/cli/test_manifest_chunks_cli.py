@@ -75,6 +75,15 @@ def test_editing_ten_files_uploads_a_small_manifest_delta(
     status = json.loads(run_gitml("status", "--remote", "--json", cwd=dst).stdout)
     assert status["missing_objects"] == 0
 
+    # gc keeping only the work tree's directory: the old manifest's chunk list and the 10
+    # old files go; the kept manifest keeps every chunk its list names.
+    name = json.loads(run_gitml("remote", "list", "--json", cwd=src).stdout)["remotes"][0]
+    run_gitml("gc", "-w", "-f", "-r", str(name["name"]), "--yes-delete-remote", cwd=src)
+    assert _remote_bytes(tmp_path, src) < before + added
+    again = _clone(src, tmp_path / "again")
+    assert json.loads(run_gitml("pull", "--json", cwd=again).stdout)["failed"] == []
+    assert _snapshot(again, "data") == _snapshot(src, "data")
+
 
 def _hex(repo: Path) -> str:
     return _pointer_oid(repo / "data.gitml")
