@@ -1821,6 +1821,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, help="also write the Markdown report here")
     p.add_argument("--keep", action="store_true", help="keep scratch repos (debugging)")
     p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run rep 1 of every tool, then rep 2 of every tool, ... (instead of all reps of "
+        "one tool, then the next): load from other work then skews every tool alike",
+    )
+    p.add_argument(
         "--limits",
         action="store_true",
         help="also time the machine's limits on the same data (blake3 one thread, cp, git "
@@ -1924,12 +1930,34 @@ def main(argv: list[str] | None = None) -> int:
         if moto:
             moto.start()
         for w in workloads:
-            for t in tools:
-                log(
-                    f"== {t.name} on {w.name} ({w.describe}), {args.reps} rep(s); log: "
-                    f"{log_dir / f'{t.name}-{w.name}.log'}"
-                )
-                results += bench_tool_workload(t, w, scenarios, remotes, args, log_dir)
+            rounds = (
+                [(args.reps, "")]
+                if not args.interleave
+                else [(1, f" round {i + 1}") for i in range(args.reps)]
+            )
+            merged: dict[tuple[str, str, str, str, str | None], OpResult] = {}
+            for reps, label in rounds:
+                for t in tools:
+                    log(
+                        f"== {t.name} on {w.name} ({w.describe}), {reps} rep(s){label}; log: "
+                        f"{log_dir / f'{t.name}-{w.name}.log'}"
+                    )
+                    part = bench_tool_workload(
+                        t,
+                        w,
+                        scenarios,
+                        remotes,
+                        argparse.Namespace(**{**vars(args), "reps": reps}),
+                        log_dir,
+                    )
+                    for r in part:
+                        key = (r.tool, r.workload, r.scenario, r.op, r.remote)
+                        if key in merged:
+                            merged[key].samples += r.samples
+                            merged[key].error = merged[key].error or r.error
+                        else:
+                            merged[key] = r
+            results += merged.values()
             if args.limits:
                 gitml_exe = None if args.skip_gitml else tools[0].exe
                 log(f"== limits on {w.name}; log: {log_dir / f'limits-{w.name}.log'}")
