@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-WINDOW = 32 * 1024 * 1024  # bytes one thread cuts (plus OVERLAP)
-OVERLAP = 12 * 1024 * 1024  # how far past its window a cut may look for the next one's
+WINDOW = 16 * 1024 * 1024  # bytes one thread cuts (plus OVERLAP)
+OVERLAP = 8 * 1024 * 1024  # how far past its window a cut may look for the next one's
 
 Map = Callable[[Callable[[int], list[int]], Sequence[int]], list[list[int]]]
 
@@ -90,11 +90,14 @@ def _stitch(
     fd: int, avg: int, size: int, ours: list[int], start: int, theirs: list[int]
 ) -> list[int]:
     """`ours` (true cuts) continued by the next window's cuts `theirs` (cut from `start`)
-    from the first cut point both share."""
+    from the first cut point both share. Without one within the overlap (rare), ours is
+    cut on, one window at a time, until it meets theirs or passes them."""
     shared = set(theirs)
-    for i, point in enumerate(ours):
-        if point > start and point in shared:
-            return ours[: i + 1] + theirs[theirs.index(point) + 1 :]
-    # No shared point within the overlap (rare): cut on from our last point, one thread.
-    last = ours[-1] if ours else 0
-    return ours + _cuts(fd, avg, last, size, size)
+    while True:
+        for i, point in enumerate(ours):
+            if point > start and point in shared:
+                return ours[: i + 1] + theirs[theirs.index(point) + 1 :]
+        last = ours[-1] if ours else 0
+        if last >= size or last >= (theirs[-1] if theirs else start):
+            return ours  # all true; the next window's stitch carries on from here
+        ours = ours + _cuts(fd, avg, last, min(size, max(last, start) + WINDOW + OVERLAP), size)
