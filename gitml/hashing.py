@@ -64,7 +64,10 @@ def hex_digest(data: bytes) -> str:
     return str(blake3.blake3(data).hexdigest())
 
 
-def hash_bytes(data: bytes) -> Oid:
+Buffer = bytes | bytearray | memoryview
+
+
+def hash_bytes(data: Buffer) -> Oid:
     return Oid(blake3.blake3(data).hexdigest())
 
 

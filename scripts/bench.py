@@ -1255,6 +1255,76 @@ register(
 )
 
 
+def edit_ten_files(ctx: Ctx) -> None:
+    """Untimed: overwrite 10 files spread evenly over the directory (new random bytes), add
+    the directory again, commit; note what the remote holds now."""
+    files = sorted(p for p in (ctx.repo / ctx.workload.target).rglob("*") if p.is_file())
+    rng = random.Random(ctx.workload.seed + 3 + len(ctx.run_dir.name))
+    for path in files[len(files) // 20 :: max(1, len(files) // 10)][:10]:
+        size = path.stat().st_size
+        path.unlink()  # a new inode: never writes through a link into a cache
+        path.write_bytes(rng.randbytes(size))
+    ctx.run(ctx.tool.add(ctx.workload.target))
+    commit_all(ctx, "edit 10 files")
+    if ctx.remote and ctx.remote_url:
+        ctx.usage = ctx.remote.usage(ctx.remote_url)
+
+
+register(
+    Scenario(
+        "push-edit-files",
+        "`TOOL add` + commit after overwriting 10 files spread over the 20k-file directory "
+        "(untimed), then `TOOL push` (timed; the remote's added MiB shown)",
+        State.PUSHED,
+        lambda c: [Op("push after editing 10 files", c.tool.push())],
+        pre=edit_ten_files,
+        remote=True,
+        measure_remote=True,
+        workloads=("manyfiles",),
+    )
+)
+
+# The 3-stage pipeline of the repro rows, except that the last stage's out is as large as
+# the target (a "model" that embeds the data), run for three values of the param: two runs
+# are superseded, as after a morning of tuning. DVC pushes the outs of its lock file only
+# (`dvc push` sends the run-cache with `--run-cache`); gitml also sends its run-cache.
+PIPELINE_BIG = (
+    PIPELINE.replace(
+        "cmd: cat params.yaml features.txt > model.txt",
+        "cmd: cat params.yaml features.txt {target} > model.bin",
+    )
+    .replace("    - model.txt\n", "    - model.bin\n")
+    .replace("    deps:\n    - features.txt\n", "    deps:\n    - features.txt\n    - {target}\n")
+)
+
+
+def setup_big_pipeline(ctx: Ctx) -> None:
+    """Untimed: write the pipeline, run it for lr = 1, 2, 3 (commit each), then the timed
+    push starts from an empty remote."""
+    path = ctx.repo / ctx.tool.pipeline_file
+    path.write_text(PIPELINE_BIG.format(target=ctx.workload.target))
+    for lr in (1, 2, 3):
+        (ctx.repo / "params.yaml").write_text(f"train:\n  lr: {lr}\n")
+        ctx.run(ctx.tool.repro())
+        commit_all(ctx, f"pipeline lr={lr}")
+
+
+register(
+    Scenario(
+        "push-pipeline",
+        "`TOOL push` to an empty remote after 3 runs of a 3-stage pipeline whose last out is "
+        "as large as the target (the remote's MiB shown)",
+        State.REMOTE,
+        exact=True,
+        ops=lambda c: [Op("push after 3 pipeline runs", c.tool.push())],
+        pre=setup_big_pipeline,
+        remote=True,
+        measure_remote=True,
+        workloads=("bigfile",),
+    )
+)
+
+
 # --------------------------------------------------------------------------------------
 # driver
 
@@ -1751,6 +1821,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, help="also write the Markdown report here")
     p.add_argument("--keep", action="store_true", help="keep scratch repos (debugging)")
     p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run rep 1 of every tool, then rep 2 of every tool, ... (instead of all reps of "
+        "one tool, then the next): load from other work then skews every tool alike",
+    )
+    p.add_argument(
         "--limits",
         action="store_true",
         help="also time the machine's limits on the same data (blake3 one thread, cp, git "
@@ -1854,12 +1930,34 @@ def main(argv: list[str] | None = None) -> int:
         if moto:
             moto.start()
         for w in workloads:
-            for t in tools:
-                log(
-                    f"== {t.name} on {w.name} ({w.describe}), {args.reps} rep(s); log: "
-                    f"{log_dir / f'{t.name}-{w.name}.log'}"
-                )
-                results += bench_tool_workload(t, w, scenarios, remotes, args, log_dir)
+            rounds = (
+                [(args.reps, "")]
+                if not args.interleave
+                else [(1, f" round {i + 1}") for i in range(args.reps)]
+            )
+            merged: dict[tuple[str, str, str, str, str | None], OpResult] = {}
+            for reps, label in rounds:
+                for t in tools:
+                    log(
+                        f"== {t.name} on {w.name} ({w.describe}), {reps} rep(s){label}; log: "
+                        f"{log_dir / f'{t.name}-{w.name}.log'}"
+                    )
+                    part = bench_tool_workload(
+                        t,
+                        w,
+                        scenarios,
+                        remotes,
+                        argparse.Namespace(**{**vars(args), "reps": reps}),
+                        log_dir,
+                    )
+                    for r in part:
+                        key = (r.tool, r.workload, r.scenario, r.op, r.remote)
+                        if key in merged:
+                            merged[key].samples += r.samples
+                            merged[key].error = merged[key].error or r.error
+                        else:
+                            merged[key] = r
+            results += merged.values()
             if args.limits:
                 gitml_exe = None if args.skip_gitml else tools[0].exe
                 log(f"== limits on {w.name}; log: {log_dir / f'limits-{w.name}.log'}")

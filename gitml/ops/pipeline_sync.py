@@ -84,9 +84,10 @@ def push_runs(ws: Workspace, store: RemoteStore, known: set[Oid]) -> RunSync:
         for oid in sorted(needed - on_remote)
     ]
 
-    # Small objects go in packs. Large ones are not chunked: entries name manifests too,
-    # and manifests are read back whole (RemoteStore.read_object).
-    outcome = upload_all(ws, store, items, "Push run-cache", chunk=False)
+    # As the outputs' own push: small objects in packs, large ones chunked, so an out of a
+    # superseded run sends only the chunks the remote lacks (RemoteStore.read_object
+    # reassembles a chunked manifest).
+    outcome = upload_all(ws, store, items, "Push run-cache", chunk=True)
     result.objects = outcome.done
     result.failed = [(str(i.oid), reason) for i, reason in outcome.failed]
     on_remote |= {i.oid for i in outcome.done}

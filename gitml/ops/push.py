@@ -66,7 +66,7 @@ def push(
         for oid, item in plan.manifests.items()
         if oid not in present and plan.manifest_entries[oid] <= on_remote
     ]
-    manifests = upload_all(ws, store, ready, "Push manifests", chunk=False)
+    manifests = upload_all(ws, store, ready, "Push manifests", chunk=False, manifests=True)
     result.transferred = outcome.done + manifests.done
     result.failed = [(i.label, reason) for i, reason in outcome.failed + manifests.failed]
     on_remote |= {i.oid for i in manifests.done}

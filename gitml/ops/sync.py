@@ -84,10 +84,18 @@ class SyncResult:
 
 
 def upload_all(
-    ws: Workspace, store: RemoteStore, items: list[Item], description: str, *, chunk: bool
+    ws: Workspace,
+    store: RemoteStore,
+    items: list[Item],
+    description: str,
+    *,
+    chunk: bool,
+    manifests: bool = False,
 ) -> transfer.Outcome:
     """Upload cache objects as the transfer policy says (gitml.remote.policy)."""
-    return policy.upload_all(store, ws.cache, items, ws.progress, description, chunk=chunk)
+    return policy.upload_all(
+        store, ws.cache, items, ws.progress, description, chunk=chunk, manifests=manifests
+    )
 
 
 def download_all(

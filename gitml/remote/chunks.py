@@ -20,7 +20,7 @@ from typing import Any
 
 from gitml.cache import Cache, object_relpath
 from gitml.errors import IntegrityError, ObjectNotFoundError
-from gitml.hashing import Oid, hash_bytes, new_hasher
+from gitml.hashing import Oid, hash_bytes, hash_file, new_hasher
 from gitml.packfile import parse_chunk_list, render_chunk_list
 from gitml.remote import sizes
 from gitml.remote.backend import Backend
@@ -28,6 +28,8 @@ from gitml.remote.failures import is_missing_bucket, named
 from gitml.remote.layout import CHUNKS, PACKS, Layout
 from gitml.remote.packs import Packs
 
+# A chunk another group is packing: (chunk, offset in this file, length, set when done).
+Wait = tuple[Oid, int, int, threading.Event]
 # One ranged read of a pack: (pack id, start, end, [(chunk, length), ...] in file order).
 Read = tuple[str, int, int, list[tuple[Oid, int]]]
 
@@ -41,6 +43,11 @@ class Chunks:
         self.packs = packs
         self.known: set[Oid] = set()  # files seen to have a chunk list
         self._large = large  # shared with the store's large loose transfers
+        # Chunks being packed by this process (any file, any thread): set when the pack
+        # holding the chunk is written, or when writing it failed. Two similar files
+        # pushed at once (a model and the data it embeds) send their shared chunks once.
+        self._claims: dict[Oid, threading.Event] = {}
+        self._claims_lock = threading.Lock()
 
     def list_all(self) -> Iterator[Oid]:
         """Every large file with a chunk list (one listing of `chunks/`)."""
@@ -69,104 +76,103 @@ class Chunks:
         source: str | Path,
         size: int,
         on_bytes: Callable[[int], None] | None = None,
+        *,
+        avg: int | None = None,
     ) -> None:
         """Cut the file with FastCDC, pack the chunks the remote lacks, then write the
         chunk list (only if the whole file hashed to `oid`). `on_bytes` hears of each
-        batch of HASH_BATCH bytes as it is packed (or found on the remote already).
+        group of chunks (about PACK_SIZE bytes) as it is packed or found on the remote.
 
-        Three stages overlap: this thread cuts, one worker hashes (chunk ids and the whole
-        file, in order; BLAKE3 releases the GIL), the pool uploads packs. At most
-        HASH_BATCHES batches and CHUNK_UPLOADS packs are in memory at a time.
+        Nothing is read through Python buffers: threads cut windows of the mapped file
+        (gitml.remote.cdc), then hash groups of chunks and write each group's new chunks
+        as one pack straight from the mapping, while one thread hashes the whole file.
+        `avg`: the FastCDC average (CHUNK_AVG for files; manifests use MANIFEST_CHUNK_AVG).
         """
-        from collections import deque
-        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor
 
-        from pyfastcdc import FastCDC
+        from gitml.remote import cdc
 
         self.packs.load()
-        avg = sizes.CHUNK_AVG
-        cdc = FastCDC(avg, min_size=avg // 4, max_size=avg * 4)
-        # One thread: the hashing thread is the parallelism here (0.69 vs 0.86 s/GiB).
-        hasher = new_hasher(0)
-        chunks: list[tuple[Oid, int]] = []
-        pending: set[Oid] = set()
-        parts: list[bytes] = []
-        entries: list[tuple[Oid, int]] = []
-        packed_bytes = 0
-        inflight: set[Future[None]] = set()
-        hashing: deque[tuple[Future[list[Oid]], list[bytes]]] = deque()
-        pack_size, max_uploads = sizes.PACK_SIZE, sizes.CHUNK_UPLOADS
-
-        def hash_batch(batch: list[bytes]) -> list[Oid]:
-            ids = []
-            for data in batch:
-                hasher.update(data)
-                ids.append(hash_bytes(data))
-            return ids
-
-        def flush() -> None:
-            nonlocal parts, entries, packed_bytes
-            if len(inflight) >= max_uploads:
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    inflight.discard(future)
-                    future.result()
-            inflight.add(uploads.submit(self.packs.put, b"".join(parts), entries))
-            parts, entries, packed_bytes = [], [], 0
-
-        def collect() -> None:
-            nonlocal packed_bytes
-            future, batch = hashing.popleft()
-            for chunk, data in zip(future.result(), batch, strict=True):
-                chunks.append((chunk, len(data)))
-                if chunk in pending or self.packs.where(chunk) is not None:
-                    continue
-                pending.add(chunk)
-                parts.append(data)
-                entries.append((chunk, len(data)))
-                packed_bytes += len(data)
-                if packed_bytes >= pack_size:
-                    flush()
-            if on_bytes is not None:
-                on_bytes(sum(map(len, batch)))
-
-        # cut_stream reads through a bounded buffer; cut_file maps the whole file, whose
-        # pages then count in the process's RSS (1.3 GiB for a 1 GiB push).
-        with (
-            ThreadPoolExecutor(max_uploads) as uploads,
-            ThreadPoolExecutor(1) as hash_worker,
-            open(source, "rb", buffering=0) as stream,
-        ):
-            try:
-                batch: list[bytes] = []
-                batch_bytes = 0
-                for piece in cdc.cut_stream(stream):
-                    batch.append(bytes(piece.data))  # piece.data is reused by the next cut
-                    batch_bytes += piece.length
-                    if batch_bytes >= sizes.HASH_BATCH:
-                        hashing.append((hash_worker.submit(hash_batch, batch), batch))
-                        batch, batch_bytes = [], 0
-                        if len(hashing) >= sizes.HASH_BATCHES:
-                            collect()
-                if batch:
-                    hashing.append((hash_worker.submit(hash_batch, batch), batch))
-                while hashing:
-                    collect()
-                if entries:
-                    flush()
-                for future in inflight:
-                    future.result()
-            except BaseException:
-                for upload in inflight:
-                    upload.cancel()
-                for hashed, _ in hashing:
-                    hashed.cancel()
-                raise
-        if Oid(hasher.hexdigest()) != oid:
-            raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
+        avg = avg or sizes.CHUNK_AVG
+        path = os.fspath(source)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with ThreadPoolExecutor(sizes.CHUNK_THREADS) as pool:
+                whole = pool.submit(hash_file, path, size)
+                try:
+                    points = cdc.cut_points(path, size, avg, lambda fn, xs: list(pool.map(fn, xs)))
+                    groups = _groups(points, sizes.PACK_SIZE)
+                    results = list(pool.map(lambda g: self._pack_group(fd, g, on_bytes), groups))
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                actual = whole.result()
+            if actual != oid:
+                raise IntegrityError(f"cache object {oid} is corrupt; not uploading it")
+            chunks = [chunk for result, _ in results for chunk in result]
+            self._settle(fd, chunks, [wait for _, waits in results for wait in waits])
+        finally:
+            os.close(fd)
         with self.backend.errors(f"uploading the chunk list of {oid}"):
             self.backend.write(self.layout.chunk_list_path(oid), render_chunk_list(oid, chunks))
         self.known.add(oid)
+
+    def _pack_group(
+        self, fd: int, group: tuple[int, list[int]], on_bytes: Callable[[int], None] | None
+    ) -> tuple[list[tuple[Oid, int]], list[Wait]]:
+        """Hash one group of consecutive chunks and upload, as one pack, those neither on
+        the remote nor claimed by another group. Returns the group's (chunk, length) and
+        the chunks another group claimed (to wait for)."""
+        from gitml.remote import cdc
+
+        start, lengths = group
+        chunks: list[tuple[Oid, int]] = []
+        waits: list[Wait] = []
+        done = threading.Event()
+        with cdc.mapped(fd, start, start + sum(lengths)) as view:
+            pieces = []
+            offset = 0
+            for length in lengths:
+                piece = view[offset : offset + length]
+                offset += length
+                chunks.append((hash_bytes(piece), length))
+                pieces.append(piece)
+            try:
+                new: list[int] = []
+                with self._claims_lock:
+                    for i, (chunk, length) in enumerate(chunks):
+                        if self.packs.where(chunk) is not None:
+                            continue
+                        other = self._claims.get(chunk)
+                        if other is None:
+                            self._claims[chunk] = done
+                            new.append(i)
+                        elif other is not done:
+                            waits.append((chunk, start + sum(lengths[:i]), length, other))
+                if new:
+                    self.packs.put_parts([pieces[i] for i in new], [chunks[i] for i in new])
+            finally:
+                done.set()
+                with self._claims_lock:
+                    for i in new:
+                        del self._claims[chunks[i][0]]
+                for piece in pieces:
+                    piece.release()
+        if on_bytes is not None:
+            on_bytes(offset)
+        return chunks, waits
+
+    def _settle(self, fd: int, chunks: list[tuple[Oid, int]], waits: list[Wait]) -> None:
+        """Wait for the chunks other groups were packing; pack those whose pack failed.
+        Then the file's chunk list may go up: every chunk of it is in an indexed pack."""
+        for _, _, _, event in waits:
+            event.wait()
+        todo = {chunk: (offset, length) for chunk, offset, length, _ in waits}
+        todo = {c: span for c, span in todo.items() if self.packs.where(c) is None}
+        for chunk, (offset, length) in todo.items():
+            with open(fd, "rb", closefd=False) as stream:
+                stream.seek(offset)
+                self.packs.put(stream.read(length), [(chunk, length)])
 
     # Download ----------------------------------------------------------------------------
 
@@ -209,6 +215,19 @@ class Chunks:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+    def read_all(self, oid: Oid, label: str) -> bytes:
+        """A chunked object's bytes in memory (a manifest: small), every chunk and the
+        whole verified."""
+        data = b"".join(self.fetch(read, oid, label) for read in self.reads(oid, label))
+        actual = hash_bytes(data)
+        if actual != oid:
+            raise IntegrityError(
+                f"{named(oid, label)} on remote '{self.backend.name}' is corrupt "
+                f"(its chunks hash to {actual}); not stored"
+            )
+        self.known.add(oid)
+        return data
 
     def open(self, oid: Oid, label: str) -> io.BufferedReader:
         """The file read front to back, one ranged read at a time, each chunk verified
@@ -304,3 +323,20 @@ class _ChunkStream(io.RawIOBase):
         target[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]
         return n
+
+
+def _groups(points: list[int], pack_size: int) -> list[tuple[int, list[int]]]:
+    """Chunk end offsets into groups of consecutive chunks of about `pack_size` bytes:
+    (start offset, [chunk length, ...])."""
+    groups: list[tuple[int, list[int]]] = []
+    start = previous = 0
+    lengths: list[int] = []
+    for point in points:
+        lengths.append(point - previous)
+        previous = point
+        if point - start >= pack_size:
+            groups.append((start, lengths))
+            start, lengths = point, []
+    if lengths:
+        groups.append((start, lengths))
+    return groups

@@ -53,6 +53,12 @@ class FolderFS:
         with open(path, "wb") as stream:
             stream.write(data)
 
+    def pipe_parts(self, path: str, parts: Iterable[bytes | bytearray | memoryview]) -> None:
+        _make_parent(path)
+        with open(path, "wb") as stream:
+            for part in parts:
+                stream.write(part)
+
     def put_file(self, source: str, target: str, **_: Any) -> None:
         _make_parent(target)
         shutil.copyfile(source, target)

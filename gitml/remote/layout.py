@@ -1,10 +1,10 @@
 """Where things live on a remote (docs/spec/remote.md): ids to paths and paths back to ids,
 side by side. Pure string work; no I/O.
 
-    <root>/gitml-remote.json                          {"format": 2}
+    <root>/gitml-remote.json                          {"format": 2} (3: chunked manifests)
     <root>/objects/blake3/<2 hex>/<62 hex>            one object, raw bytes (format 1)
     <root>/packs/<pack id>.pack, .idx                 small objects and chunks, packed
-    <root>/chunks/blake3/<2 hex>/<62 hex>             chunk list of a large file
+    <root>/chunks/blake3/<2 hex>/<62 hex>             chunk list of a large file or manifest
     <root>/dirs/blake3/<2 hex>/<62 hex>               empty: "this manifest's files are here"
     <root>/runs/<key[:2]>/<key[2:]>/<entry hex>       empty run-cache marker (key -> entry)
 """
@@ -20,7 +20,9 @@ from gitml.errors import FormatError
 from gitml.hashing import ALGORITHM, Oid
 from gitml.packfile import check_pack_name
 
-FORMAT = 2
+FORMAT = 2  # what a writer writes first
+FORMAT_CHUNKED_MANIFESTS = 3  # what it raises the marker to before a chunked manifest
+FORMAT_MAX = 3  # the newest format this gitml reads and writes
 MARKER = "gitml-remote.json"
 OBJECTS = "objects"
 PACKS = "packs"

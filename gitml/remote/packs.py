@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gitml.cache import Cache
 from gitml.errors import IntegrityError, RemoteError
-from gitml.hashing import Oid, hash_bytes
+from gitml.hashing import Buffer, Oid, hash_bytes, new_hasher
 from gitml.packfile import PackIndex, coalesce, parse_index, render_index
 from gitml.remote import sizes
 from gitml.remote.backend import Backend
@@ -188,10 +188,17 @@ class Packs:
     def put(self, data: bytes, entries: Sequence[tuple[Oid, int]]) -> None:
         """Upload the pack `data` holding `entries` in order: the pack first, then its
         index."""
-        pack_id = hash_bytes(data).hexdigest
+        self.put_parts([data], entries)
+
+    def put_parts(self, parts: Sequence[Buffer], entries: Sequence[tuple[Oid, int]]) -> None:
+        """As `put`, the pack being `parts` end to end (never joined on a folder remote)."""
+        hasher = new_hasher(0)
+        for part in parts:
+            hasher.update(part)
+        pack_id = str(hasher.hexdigest())
         index = render_index(pack_id, entries)
         with self.backend.errors(f"uploading pack {pack_id}"):
-            self.backend.write(self.layout.pack_path(pack_id, "pack"), data)
+            self.backend.write_parts(self.layout.pack_path(pack_id, "pack"), parts)
             self.backend.write(self.layout.pack_path(pack_id, "idx"), index)
         self._save_index(pack_id, index)
         self._register(parse_index(index, pack_id, "new pack index"))

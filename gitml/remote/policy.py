@@ -29,17 +29,25 @@ def upload_all(
     description: str,
     *,
     chunk: bool,
+    manifests: bool = False,
 ) -> Outcome:
     """Upload cache objects: small ones in packs, the others one by one (chunked when
-    large and `chunk`)."""
+    large and `chunk`). `manifests`: the objects are directory manifests, and those of
+    MANIFEST_CHUNK_MIN or more go up in small chunks (`RemoteStore.upload_manifest`)."""
+    manifest_min = sizes.MANIFEST_CHUNK_MIN if manifests and not store.whole_objects else None
 
     def upload(item: Item, on_bytes: Callable[[int], None]) -> None:
+        if manifest_min is not None and item.size >= manifest_min:
+            store.upload_manifest(item.oid, cache.path(item.oid), item.size, on_bytes)
+            return
         store.upload(item.oid, cache.path(item.oid), item.size, on_bytes, chunk=chunk)
 
     def upload_pack(batch: Sequence[Item], on_bytes: Callable[[int], None]) -> list[Failure]:
         return store.upload_pack(batch, cache, on_bytes)
 
     pack_max = 0 if store.whole_objects else sizes.PACK_MAX  # layout = "whole": no packs
+    if manifest_min is not None:
+        pack_max = min(pack_max, manifest_min)
     small = [i for i in items if i.size < pack_max]
     packed = pool.run_batches(
         store.pack_groups(small),

@@ -30,8 +30,14 @@ CHUNK_AVG = 1024 * 1024  # FastCDC average; min = avg / 4, max = avg * 4 (docs/d
 RANGE_GAP = 256 * 1024
 RANGE_MAX = 16 * 1024 * 1024
 PACK_SLOTS = 4  # packs built or read in memory at a time (16 MiB each)
-CHUNK_UPLOADS = int(os.environ.get("GITML_REMOTE_CHUNK_UPLOADS", 2))  # packs of one file in flight
-HASH_BATCH = 8 * 1024 * 1024  # chunks handed to the hashing thread at a time
-HASH_BATCHES = 3
+# Directory manifests of MANIFEST_CHUNK_MIN bytes or more (~2,700 files) are cut by
+# FastCDC with a small average, so that editing a few files of a large directory uploads
+# a few KiB of new manifest chunks, not the whole manifest (docs/spec/remote.md).
+MANIFEST_CHUNK_MIN = int(os.environ.get("GITML_REMOTE_MANIFEST_CHUNK_MIN", 256 * 1024))
+MANIFEST_CHUNK_AVG = 4 * 1024  # min avg/4, max avg*4, as for files
+# Threads that push one chunked file: one hashes the whole file while the others cut
+# windows, then hash groups of chunks and write their packs (one pack per thread in memory
+# at most, for remotes that are not folders).
+CHUNK_THREADS = 3
 # Asking about few objects: list only their shards instead of the whole store.
 PER_SHARD_MAX = 8

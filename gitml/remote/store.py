@@ -29,7 +29,15 @@ from gitml.remote.backend import Backend, capabilities, connect
 from gitml.remote.chunks import Chunks
 from gitml.remote.config import RemoteConfig
 from gitml.remote.failures import is_missing_bucket, retry_reads
-from gitml.remote.layout import CHUNKS, FORMAT, MARKER, OBJECTS, Layout
+from gitml.remote.layout import (
+    CHUNKS,
+    FORMAT,
+    FORMAT_CHUNKED_MANIFESTS,
+    FORMAT_MAX,
+    MARKER,
+    OBJECTS,
+    Layout,
+)
 from gitml.remote.listing import list_ids, present_in
 from gitml.remote.loose import Loose
 from gitml.remote.packs import Failure, Packs
@@ -71,6 +79,8 @@ class RemoteStore:
         self.layout = Layout(root)
         self._large = threading.BoundedSemaphore(sizes.LARGE_SLOTS)
         self._format_checked = False
+        self._written_format: int | None = None
+        self._marker_lock = threading.Lock()
         self.packs = Packs(self.backend, self.layout, jobs)
         self.chunks = Chunks(self.backend, self.layout, self.packs, self._large)
         self.loose = Loose(self.backend, self.layout, self._large)
@@ -128,10 +138,10 @@ class RemoteStore:
         number = self.read_format()
         if number is None and must_exist and self.backend.root_is_missing():
             raise RemoteNotFoundError(f"remote '{self.name}': folder {self.root} does not exist")
-        if number is not None and number > FORMAT:
+        if number is not None and number > FORMAT_MAX:
             raise RemoteFormatError(
-                f"remote '{self.name}' uses format {number}; this gitml reads formats 1 and "
-                f"{FORMAT}",
+                f"remote '{self.name}' uses format {number}; this gitml reads formats 1 to "
+                f"{FORMAT_MAX}",
                 hint="upgrade gitml",
             )
         if number is not None and number < 1:
@@ -144,12 +154,27 @@ class RemoteStore:
             raise RemoteError(f"remote '{self.name}' ({self.protocol}://) is read-only")
         number = self.read_format()
         if number is None or number < FORMAT:  # upgrade: format 2 adds to format 1
-            data = (json.dumps({"format": FORMAT}) + "\n").encode()
-            with self.errors("writing the format marker"):
-                self.backend.make_root()
-                self.backend.write(self.layout.marker, data)
+            self._write_marker(FORMAT)
+            number = FORMAT
         self._format_checked = False
         self.check_format()
+        self._written_format = number
+
+    def _write_marker(self, number: int) -> None:
+        data = (json.dumps({"format": number}) + "\n").encode()
+        with self.errors("writing the format marker"):
+            self.backend.make_root()
+            self.backend.write(self.layout.marker, data)
+
+    def _require_format(self, number: int) -> None:
+        """Raise the marker to `number` (never lower it) before writing what needs it."""
+        with self._marker_lock:
+            if self._written_format is not None and self._written_format >= number:
+                return
+            current = self.read_format() or 1
+            if current < number:
+                self._write_marker(number)
+            self._written_format = max(current, number)
 
     # What is there -----------------------------------------------------------------------
 
@@ -241,6 +266,18 @@ class RemoteStore:
             return
         self.loose.upload(oid, source, size, on_bytes)
 
+    def upload_manifest(
+        self, oid: Oid, source: str | Path, size: int, on_bytes: Callable[[int], None]
+    ) -> None:
+        """A directory manifest of MANIFEST_CHUNK_MIN bytes or more: FastCDC chunks with a
+        small average (format 3, docs/spec/remote.md), so a new version of a large
+        directory uploads the manifest chunks that changed. Smaller ones: `upload`."""
+        if size < sizes.MANIFEST_CHUNK_MIN or self.whole_objects:
+            self.upload(oid, source, size, on_bytes, chunk=False)
+            return
+        self._require_format(FORMAT_CHUNKED_MANIFESTS)
+        self.chunks.upload(oid, source, size, on_bytes, avg=sizes.MANIFEST_CHUNK_AVG)
+
     def remove(self, oids: Iterable[Oid]) -> None:
         """Delete the loose copies of objects (packed and chunked ones: `repack`). A
         caller deleting files of a directory must first delete that directory's `dirs/`
@@ -251,10 +288,16 @@ class RemoteStore:
                 self.backend.rm([self.object_path(oid) for oid in sorted(loose)])
 
     def read_object(self, oid: Oid, label: str = "") -> bytes:
-        """A small object's bytes (e.g. a manifest), verified against its id."""
+        """A small object's bytes (e.g. a manifest), verified against its id: packed,
+        loose, or (a large manifest, docs/spec/remote.md) reassembled from its chunks."""
         if self.packs.where(oid) is not None:
             return self.packs.read_object(oid, label)
-        return self.loose.read(oid, label)
+        if oid in self.chunks.known:
+            return self.chunks.read_all(oid, label)
+        try:
+            return self.loose.read(oid, label)
+        except ObjectNotFoundError:
+            return self.chunks.read_all(oid, label)
 
     def download(
         self, oid: Oid, size: int, cache: Cache, on_bytes: Callable[[int], None], label: str = ""

@@ -360,7 +360,7 @@ def test_newer_remote_format_is_refused(tmp_path: Path, folder_remote: Configure
     for command in (["pull"], ["push"]):
         result = run_gitml(*command, cwd=dst, check=False)
         assert result.returncode == 1
-        assert "remote 'origin' uses format 7; this gitml reads formats 1 and 2" in result.stderr
+        assert "remote 'origin' uses format 7; this gitml reads formats 1 to 3" in result.stderr
     assert not (dst / "model.bin").exists()
 
 

@@ -375,10 +375,10 @@ class RemoteContract(ObjectsContract):
 
     def test_newer_format_is_refused(self, store: RemoteStore, cache: Cache) -> None:
         store.prepare_write()
-        store.fs.pipe_file(f"{store.root}/{MARKER}", b'{"format": 3}\n')
+        store.fs.pipe_file(f"{store.root}/{MARKER}", b'{"format": 4}\n')
         store._format_checked = False
         oid, _ = _cached(cache, b"x")
-        with pytest.raises(RemoteFormatError, match="uses format 3"):
+        with pytest.raises(RemoteFormatError, match="uses format 4"):
             store.present({oid})
         with pytest.raises(RemoteFormatError):
             store.prepare_write()
