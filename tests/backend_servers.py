@@ -27,13 +27,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
-from tests.s3_endpoint import free_port
+from tests.s3_endpoint import S3Endpoint, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / ".gitml-test-venvs" / "node" / "node_modules" / ".bin"
@@ -45,7 +45,6 @@ AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 # s3rver accepts only its own dummy key pair.
-S3RVER_ENV = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER"}
 
 
 def _missing(what: str, how: str) -> NoReturn:
@@ -252,25 +251,13 @@ def _gcs_emulator() -> Iterator[GCSEmulator]:
 
 
 @dataclass
-class S3rver:
-    url: str
-    env: dict[str, str] = field(default_factory=lambda: dict(S3RVER_ENV))
+class S3rver(S3Endpoint):
+    access_key: str = "S3RVER"  # the only key pair s3rver accepts
+    secret_key: str = "S3RVER"
 
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.url,
-            aws_access_key_id="S3RVER",
-            aws_secret_access_key="S3RVER",
-            region_name="us-east-1",
-        )
-
-    def new_bucket(self) -> str:
-        name = f"gitml-{uuid.uuid4().hex[:12]}"
-        self.client().create_bucket(Bucket=name)
-        return name
+    @property
+    def env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
 
 
 @pytest.fixture(scope="session")

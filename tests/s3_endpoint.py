@@ -39,6 +39,8 @@ def free_port() -> int:
 @dataclass
 class S3Endpoint:
     url: str
+    access_key: str = "testing"  # what the server accepts (moto: anything)
+    secret_key: str = "testing"
 
     def client(self) -> Any:
         import boto3
@@ -46,8 +48,8 @@ class S3Endpoint:
         return boto3.client(
             "s3",
             endpoint_url=self.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
             region_name="us-east-1",
         )
 
