@@ -10,12 +10,13 @@ Tags that claim the format but do not parse, or lightweight ones, are listed in
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from gitml.errors import GitError
 from gitml.registry import tags as fmt
@@ -53,9 +54,12 @@ class Version:
     @property
     def path(self) -> str | None:
         """The path `model register --path` recorded in the tag message, if any."""
-        for line in self.message.splitlines():
-            if line.startswith(PATH_TRAILER):
-                return line[len(PATH_TRAILER) :].strip() or None
+        message, at = self.message, self.message.find(PATH_TRAILER)
+        while at >= 0:  # find(), not splitlines(): read for every one of 10,000 versions
+            if at == 0 or message[at - 1] in "\r\n":
+                end = message.find("\n", at)
+                return message[at + len(PATH_TRAILER) : end if end >= 0 else None].strip() or None
+            at = message.find(PATH_TRAILER, at + 1)
         return None
 
 
@@ -99,29 +103,48 @@ class Registry:
         return self.models.get(name)
 
 
+# Tags by the last byte of their name: every tag in exactly one part. Before it prints a
+# line git reads every ref and tag object, one by one; two processes on two cores halve the
+# tag objects each reads (`model show` on 10,000 tags: 0.16 s -> 0.12 s of git).
+_PARTS = (["refs/tags/**/*[02468]"], ["refs/tags/**/*[!02468]"])  # `**/`: nested names too
+
+
 class TagListing:
-    """`git for-each-ref` over the tags, started at once and collected by `records()`, so
-    the caller can work while git reads (into a file: a pipe would stall git at 64 KiB)."""
+    """`git for-each-ref` over the tags, started at once (in two parts where there are two
+    cores) and collected by `records()`, so the caller can work while git reads (into
+    files: a pipe would stall git at 64 KiB)."""
 
     def __init__(self, root: Path) -> None:
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by records())
-        try:
-            self._proc = subprocess.Popen(
-                ["git", "for-each-ref", f"--format={_FORMAT}", "refs/tags"],
-                cwd=root, stdout=self._out, stderr=subprocess.PIPE,
-            )  # fmt: skip
-        except FileNotFoundError:
-            self._out.close()
-            raise GitError("git is not installed or not on PATH") from None
+        parts = _PARTS if (os.cpu_count() or 1) > 1 else (["refs/tags"],)
+        self._runs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+        for patterns in parts:
+            out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by records())
+            try:
+                proc = subprocess.Popen(
+                    ["git", "for-each-ref", f"--format={_FORMAT}", *patterns],
+                    cwd=root, stdout=out, stderr=subprocess.PIPE,
+                )  # fmt: skip
+            except FileNotFoundError:
+                out.close()
+                raise GitError("git is not installed or not on PATH") from None
+            self._runs.append((proc, out))
 
     def records(self) -> list[TagRecord]:
-        with self._out:
-            _, err = self._proc.communicate()
-            if self._proc.returncode != 0:
-                message = err.decode(errors="replace").strip()
-                raise GitError(f"git for-each-ref failed: {message}")
-            self._out.seek(0)
-            return parse_records(self._out.read().decode("utf-8", "replace"))
+        """All tags, sorted by name (as one `git for-each-ref` lists them)."""
+        records: list[TagRecord] = []
+        failure = ""
+        for proc, out in self._runs:
+            with out:
+                _, err = proc.communicate()
+                if proc.returncode != 0:
+                    failure = failure or err.decode(errors="replace").strip()
+                out.seek(0)
+                records += parse_records(out.read().decode("utf-8", "replace"))
+        if failure:
+            raise GitError(f"git for-each-ref failed: {failure}")
+        if len(self._runs) > 1:
+            records.sort(key=lambda r: r.name.encode())
+        return records
 
 
 def list_tags(root: Path) -> list[TagRecord]:
