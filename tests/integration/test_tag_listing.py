@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gitml.errors import GitError
 from gitml.registry import state
 
 NAMES = [
@@ -46,7 +47,7 @@ def test_every_tag_listed_once_in_name_order(
     repo: Path, parts: tuple[list[str], ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(state, "_PARTS", parts)
-    monkeypatch.setattr(state.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     records = state.TagListing(repo).records()
     names = [r.name for r in records]
     expected = sorted([*NAMES, "lightweight1"], key=str.encode)
@@ -55,5 +56,5 @@ def test_every_tag_listed_once_in_name_order(
 
 
 def test_a_failing_git_is_one_error(tmp_path: Path) -> None:
-    with pytest.raises(state.GitError, match="git for-each-ref failed"):
+    with pytest.raises(GitError, match="git for-each-ref failed"):
         state.TagListing(tmp_path).records()  # not a repository
