@@ -8,6 +8,11 @@ annotated tags in GTO's format spread over MODELS models: versions `NAME@vX.Y.Z`
 
     .venv/bin/python scripts/bench_registry.py --gto .gitml-test-venvs/gto/bin/gto
     .venv/bin/python scripts/bench_registry.py --sizes 1000 --reps 1 --skip-gto
+    .venv/bin/python scripts/bench_registry.py --pack-refs --skip-gto
+
+fast-import leaves every tag a loose ref (one file each), the slow case for `git
+for-each-ref`; `--pack-refs` runs `git pack-refs --all` first, as a clone or `git gc` leaves
+a repository.
 
 Prints a Markdown table of median wall times (each command a fresh process) and the
 load average, since the machine may be shared.
@@ -115,6 +120,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--skip-gto", action="store_true")
+    parser.add_argument("--pack-refs", action="store_true", help="pack the tags' refs first")
     args = parser.parse_args()
     gto = str(Path(args.gto).resolve())
     rows = []
@@ -124,6 +130,8 @@ def main() -> None:
         try:
             build(root / "repo", size)
             repo = root / "repo"
+            if args.pack_refs:
+                subprocess.run(["git", "pack-refs", "--all"], cwd=repo, check=True)
             n_tags = len(subprocess.run(["git", "tag"], cwd=repo, capture_output=True,
                                         text=True, check=True).stdout.split())  # fmt: skip
             ours, ours_cpu, out = timed([args.gitml, "model", "show", "--json"], repo, args.reps)
@@ -138,6 +146,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
+    print("refs:", "packed (git pack-refs --all)" if args.pack_refs else "loose (one file per tag)")
     print(
         "| tags | versions | gitml model show --json: wall s (CPU s) "
         "| gto show --json: wall s (CPU s) | ratio wall (CPU) |"
