@@ -12,6 +12,21 @@ from pathlib import Path
 
 import pytest
 
+# Servers the integration and CLI tests start themselves (S3, Azure, GCS, SSH, HTTP).
+from tests.backend_servers import azurite, gcs_emulator, http_server, s3rver, s3rver_env, ssh_server
+from tests.s3_endpoint import s3_bucket, s3_endpoint
+
+__all__ = [
+    "azurite",
+    "gcs_emulator",
+    "http_server",
+    "s3_bucket",
+    "s3_endpoint",
+    "s3rver",
+    "s3rver_env",
+    "ssh_server",
+]
+
 GITML = shutil.which("gitml", path=str(Path(sys.executable).parent)) or shutil.which("gitml")
 
 
