@@ -63,6 +63,14 @@ def _is_racy(mtime_ns: int, now_ns: int) -> bool:
     return now_ns - mtime_ns < window
 
 
+def racy_wait_ns(mtime_ns: int, now_ns: int) -> int | None:
+    """How long until a change at `mtime_ns` is outside the racy window: 0 when it is
+    already; None on whole-second timestamps (git's 2 s window, too long to wait for)."""
+    if mtime_ns % 1_000_000_000 == 0:
+        return 0 if not _is_racy(mtime_ns, now_ns) else None
+    return max(0, mtime_ns + _RACY_NS_FINE - now_ns)
+
+
 class StateDB:
     def __init__(self, path: Path) -> None:
         self.path = path

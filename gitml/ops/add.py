@@ -17,6 +17,7 @@ from gitml.scan import (
     known_dir_pointer,
     objects_present,
     observe,
+    record_complete,
     shares_inode_with_cache,
     store_observed,
 )
@@ -170,6 +171,8 @@ def add_output(ws: Workspace, relpath: str) -> AddResult:
     if previous is not None and changed:  # same pointer: no file's bytes changed
         _quarantine_edited_links(ws, relpath, previous, observed)
     store_observed(ws, observed)
+    if all(f.oid for f in observed.files):  # then store_observed cached every one
+        record_complete(ws.cache, ws.state, pointer)
     if changed:
         fsutil.atomic_write_bytes(
             ws.root / pointer_path_for(relpath), pointer.render().encode("utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gitml.hashing import Oid
-from gitml.state import StateDB
+from gitml.state import StateDB, racy_wait_ns
 
 OID = Oid("ef" * 32)
 SECOND = 1_000_000_000
@@ -147,3 +147,16 @@ def test_complete_manifest_not_remembered_when_a_shard_changed_just_now(tmp_path
     db.put_complete(OID, "shards-a", newest_mtime_ns=now - 1_000_000, now_ns=now)
     db.save()
     assert not _db(tmp_path).is_complete(OID, "shards-a")
+
+
+def test_racy_wait_is_what_is_left_of_the_fine_window() -> None:
+    now = 1_700_000_000 * SECOND + 123_456_789
+    assert racy_wait_ns(now - 10 * SECOND - 5, now) == 0
+    assert racy_wait_ns(now - 20_000_000, now) == 30_000_000  # 20 ms into a 50 ms window
+    assert racy_wait_ns(now, now) == 50_000_000
+
+
+def test_racy_wait_gives_up_on_whole_second_timestamps() -> None:
+    now = 1_700_000_000 * SECOND + 500_000_000
+    assert racy_wait_ns(1_700_000_000 * SECOND, now) is None  # git's 2 s window: not waited
+    assert racy_wait_ns(1_690_000_000 * SECOND, now) == 0
