@@ -158,8 +158,9 @@ def record_complete(cache: Cache, state: StateDB, pointer: Pointer) -> None:
     """Remember that every object of a large directory is cached, right after `add` stored
     or found each of them, so the next `status` does not list the cache to learn it. The
     shards `add` just wrote are racily new (a removal within the same timestamp tick would
-    keep their mtime), so the fine window is waited out first; with whole-second
-    timestamps nothing is recorded and status lists the cache once, as before."""
+    keep their mtime), so the fine window is waited out first, and nothing is recorded if
+    the shards changed meanwhile or have whole-second timestamps: status then lists the
+    cache once, as before."""
     if pointer.kind != "dir" or (pointer.nfiles or 0) < COMPLETE_AFTER_ADD_FILES:
         return
     shards = cache.shards_digest()
@@ -170,8 +171,7 @@ def record_complete(cache: Cache, state: StateDB, pointer: Pointer) -> None:
         return
     if wait:
         time.sleep(wait / 1e9)
-        shards = cache.shards_digest()
-        if shards is None:
+        if cache.shards_digest() != shards:  # another process added or removed an object
             return
     state.put_complete(pointer.oid, *shards)
 

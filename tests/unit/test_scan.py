@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from gitml import scan as scan_module
 from gitml.cache import Cache
 from gitml.errors import PathError
+from gitml.hashing import hash_bytes
 from gitml.manifest import parse_manifest
+from gitml.pointer import Pointer
 from gitml.progress import NullProgress
 from gitml.scan import observe
 from gitml.state import StateDB
@@ -76,3 +80,32 @@ def test_scan_accepts_colon_names_that_are_not_drives(tmp_path: Path) -> None:
     (tmp_path / "data" / "ab:c").write_bytes(b"y")
     rendered = _observe(tmp_path)
     assert b" 1:30.csv\n" in rendered and b" ab:c\n" in rendered
+
+
+def test_record_complete_skips_when_the_cache_changes_during_its_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    state = StateDB(tmp_path / "state.db")
+    manifest = hash_bytes(b"manifest")
+    cache.add_hashed_bytes(b"manifest", manifest)  # a shard written just now: racy
+    pointer = Pointer("dir", manifest, 8, nfiles=scan_module.COMPLETE_AFTER_ADD_FILES)
+
+    real_sleep = time.sleep
+
+    def sleep_while_another_process_writes(seconds: float) -> None:
+        real_sleep(seconds)
+        other = hash_bytes(b"written meanwhile")
+        cache.add_hashed_bytes(b"written meanwhile", other)
+        # as if written at the start of the wait: no longer racy when the wait ends
+        settled = time.time_ns() - 10**9
+        for changed in (Path(cache.path(other)).parent, Path(cache.path(other)).parent.parent):
+            os.utime(changed, ns=(settled, settled))
+
+    monkeypatch.setattr("gitml.scan.time.sleep", sleep_while_another_process_writes)
+    scan_module.record_complete(cache, state, pointer)
+    state.save()
+    digest = cache.shards_digest()
+    assert digest is not None and not StateDB(tmp_path / "state.db").is_complete(
+        manifest, digest[0]
+    )
